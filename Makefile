@@ -1,0 +1,49 @@
+# The two commands of the README. Both work on a machine with only Python 3.11+ and make.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+# Installed versions are pinned by constraints.txt, so every machine tests what CI tested.
+PIP_INSTALL := $(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt
+
+.PHONY: run test lint typecheck imports pytest openapi env-example clean
+
+run: $(VENV)/.installed
+	$(BIN)/servicekonto db upgrade
+	$(BIN)/servicekonto demo
+	$(BIN)/servicekonto serve --host 127.0.0.1 --port 8000
+
+test: $(VENV)/.installed-dev lint typecheck imports pytest
+
+lint: $(VENV)/.installed-dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(VENV)/.installed-dev
+	$(BIN)/mypy
+
+imports: $(VENV)/.installed-dev
+	$(BIN)/lint-imports
+
+pytest: $(VENV)/.installed-dev
+	$(BIN)/pytest --cov --cov-report=term $(PYTEST_ARGS)
+
+# Regenerate the committed descriptions after changing routes or settings (tests check both).
+openapi: $(VENV)/.installed
+	$(BIN)/servicekonto openapi --output openapi/servicekonto.json
+
+env-example: $(VENV)/.installed
+	$(BIN)/servicekonto env-example > deploy/servicekonto.env.example
+
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed: $(VENV)/bin/python pyproject.toml constraints.txt
+	$(PIP_INSTALL) -e .
+	touch $@
+
+$(VENV)/.installed-dev: $(VENV)/bin/python pyproject.toml constraints.txt
+	$(PIP_INSTALL) -e '.[dev]'
+	touch $@ $(VENV)/.installed
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .coverage

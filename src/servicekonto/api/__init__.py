@@ -1,0 +1,1 @@
+"""The JSON surface: health and readiness, problem+json errors, request context."""

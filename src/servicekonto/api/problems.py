@@ -1,0 +1,115 @@
+"""RFC 9457 problem details for every error the JSON surface returns.
+
+The client sees a title and a short public detail; the log gets the private detail. Unexpected
+exceptions become a 500 that names only the request id (node-oidc-provider's errors.js habit).
+"""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from servicekonto.observability import current_request_id
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+
+
+class ProblemType:
+    """A problem type of ours: documented at `{issuer}/problems/{slug}`."""
+
+    def __init__(self, slug: str, title: str, description: str) -> None:
+        self.slug = slug
+        self.title = title
+        self.description = description
+
+    def uri(self, issuer: str) -> str:
+        return f"{issuer}/problems/{self.slug}"
+
+
+VALIDATION_ERROR = ProblemType(
+    "validation-error",
+    "Invalid request",
+    "The request is malformed or a value is out of range; `errors` lists each offending field.",
+)
+SERVER_ERROR = ProblemType(
+    "server-error",
+    "Internal error",
+    "Something failed on our side. Nothing was changed; quote the request id when you report it.",
+)
+NOT_READY = ProblemType(
+    "not-ready",
+    "Service not ready",
+    "The service cannot serve requests yet: the database is unreachable "
+    "or its schema is not current.",
+)
+PROBLEM_TYPES = {problem.slug: problem for problem in (VALIDATION_ERROR, SERVER_ERROR, NOT_READY)}
+
+
+class ProblemResponse(JSONResponse):
+    media_type = PROBLEM_MEDIA_TYPE
+
+
+def problem_body(
+    status: int, title: str, type_uri: str = "about:blank", **extra: Any
+) -> dict[str, Any]:
+    body: dict[str, Any] = {"type": type_uri, "title": title, "status": status}
+    body.update({key: value for key, value in extra.items() if value is not None})
+    request_id = current_request_id()
+    if request_id is not None:
+        body.setdefault("request_id", request_id)
+    return body
+
+
+def problem_response(
+    status: int,
+    title: str,
+    type_uri: str = "about:blank",
+    headers: dict[str, str] | None = None,
+    **extra: Any,
+) -> ProblemResponse:
+    return ProblemResponse(
+        problem_body(status, title, type_uri, **extra), status_code=status, headers=headers
+    )
+
+
+def _http_exception(request: Request, exc: Exception) -> ProblemResponse:
+    if not isinstance(exc, StarletteHTTPException):  # registered for this type only
+        raise exc
+    phrase = HTTPStatus(exc.status_code).phrase
+    detail = exc.detail if isinstance(exc.detail, str) and exc.detail != phrase else None
+    return problem_response(
+        exc.status_code,
+        phrase,
+        detail=detail,
+        instance=request.url.path,
+        headers=dict(exc.headers or {}),
+    )
+
+
+def _validation_error(request: Request, exc: Exception) -> ProblemResponse:
+    if not isinstance(exc, RequestValidationError):  # registered for this type only
+        raise exc
+    # Only where and what: the rejected input is not echoed back, it may be personal data.
+    errors = [
+        {"loc": list(error["loc"]), "msg": error["msg"], "type": error["type"]}
+        for error in exc.errors()
+    ]
+    issuer = request.app.state.settings.issuer
+    return problem_response(
+        422,
+        VALIDATION_ERROR.title,
+        VALIDATION_ERROR.uri(issuer),
+        detail="The request has invalid or missing values.",
+        instance=request.url.path,
+        errors=errors,
+    )
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(StarletteHTTPException, _http_exception)
+    app.add_exception_handler(RequestValidationError, _validation_error)

@@ -1,0 +1,1 @@
+"""Append-only audit events: who decided what, when, about whom — never personal data itself."""

@@ -1,0 +1,191 @@
+"""The `servicekonto` command: serve, migrate, seed the demo, and operator helpers.
+
+Operator mistakes (bad configuration, unreachable database) end with one line per problem on
+stderr and exit code 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+import uvicorn
+
+from servicekonto.app import render_openapi
+from servicekonto.clock import SystemClock
+from servicekonto.config import Settings, load_settings, render_env_example, with_secret_key
+from servicekonto.demo import render_text, seed_demo
+from servicekonto.errors import ConfigurationError
+from servicekonto.metadata import SERVICE_NAME, __version__
+from servicekonto.observability import configure_logging, get_logger
+from servicekonto.store.engine import Database
+from servicekonto.store.schema import current_revision, head_revision, upgrade_to_head
+
+cli = typer.Typer(
+    name=SERVICE_NAME,
+    help="servicekonto: one account for every procedure of the district.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+db_cli = typer.Typer(help="Database schema.", no_args_is_help=True)
+cli.add_typer(db_cli, name="db")
+log = get_logger("servicekonto.cli")
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"{SERVICE_NAME} {__version__}")
+        raise typer.Exit()
+
+
+@cli.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """servicekonto: one account for every procedure of the district."""
+
+
+def _settings() -> Settings:
+    settings = with_secret_key(load_settings())
+    configure_logging(settings.log.level, settings.log_format)
+    return settings
+
+
+def _database(settings: Settings) -> Database:
+    try:
+        database = Database.from_url(settings.database_url, settings.database)
+    except OSError as error:  # the embedded default cannot create its directory
+        raise ConfigurationError(
+            f"cannot create the database file: {error.strerror}: {error.filename}"
+        ) from None
+    database.ping()
+    return database
+
+
+def _ensure_schema(settings: Settings, database: Database) -> None:
+    """The embedded default migrates itself; a shared database is migrated deliberately."""
+    with database.connection() as connection:
+        if settings.uses_embedded_database:
+            upgrade_to_head(connection)
+            connection.commit()
+            return
+        revision = current_revision(connection)
+    if revision != head_revision():
+        raise ConfigurationError(
+            f"the database schema is at revision {revision or 'none'}, expected {head_revision()}: "
+            f"run `{SERVICE_NAME} db upgrade` first"
+        )
+
+
+@cli.command()
+def serve(
+    host: Annotated[
+        str | None, typer.Option(help="Listen address [default: SERVICEKONTO_SERVER_HOST].")
+    ] = None,
+    port: Annotated[
+        int | None, typer.Option(help="Listen port [default: SERVICEKONTO_SERVER_PORT].")
+    ] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(min=1, help="Worker processes [default: SERVICEKONTO_SERVER_WORKERS]."),
+    ] = None,
+) -> None:
+    """Serve the web application (migrating the embedded database first)."""
+    settings = _settings()
+    database = _database(settings)
+    _ensure_schema(settings, database)
+    database.dispose()
+    server = settings.server
+    log.info(
+        "starting", issuer=settings.issuer, workers=workers or server.workers, version=__version__
+    )
+    uvicorn.run(
+        "servicekonto.app:create_app_from_env",
+        factory=True,
+        host=host or server.host,
+        port=port or server.port,
+        workers=workers or server.workers,
+        log_config=None,
+        access_log=False,
+        server_header=False,
+    )
+
+
+@db_cli.command("upgrade")
+def db_upgrade() -> None:
+    """Apply all migrations up to the newest one."""
+    settings = _settings()
+    database = _database(settings)
+    with database.connection() as connection:
+        upgrade_to_head(connection)
+        connection.commit()
+        typer.echo(f"database schema at revision {current_revision(connection)} (head)")
+    database.dispose()
+
+
+@db_cli.command("current")
+def db_current() -> None:
+    """Print the database's schema revision and the newest one."""
+    settings = _settings()
+    database = _database(settings)
+    with database.connection() as connection:
+        revision = current_revision(connection)
+    database.dispose()
+    typer.echo(f"current: {revision or 'none'}\nhead:    {head_revision()}")
+
+
+@cli.command()
+def demo(
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print one JSON object of everything created.")
+    ] = False,
+) -> None:
+    """Seed demo data (idempotent) and print how to use it."""
+    settings = _settings()
+    database = _database(settings)
+    _ensure_schema(settings, database)
+    report = seed_demo(settings, database, SystemClock())
+    database.dispose()
+    typer.echo(
+        json.dumps(report.as_json(), indent=2, ensure_ascii=False)
+        if as_json
+        else render_text(report)
+    )
+
+
+@cli.command()
+def openapi(
+    output: Annotated[
+        Path | None, typer.Option(help="Write to this file instead of stdout.")
+    ] = None,
+) -> None:
+    """Print the OpenAPI description of the HTTP interface (as kept under openapi/)."""
+    text = render_openapi()
+    if output is None:
+        typer.echo(text, nl=False)
+        return
+    output.write_text(text, encoding="utf-8")
+
+
+@cli.command("env-example")
+def env_example() -> None:
+    """Print an example environment file with every setting, its default and its meaning."""
+    typer.echo(render_env_example(), nl=False)
+
+
+def main() -> None:
+    try:
+        cli()
+    except ConfigurationError as error:
+        for problem in error.problems:
+            typer.echo(f"{SERVICE_NAME}: error: {problem}", err=True)
+        sys.exit(ConfigurationError.exit_code)

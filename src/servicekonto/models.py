@@ -1,0 +1,13 @@
+"""Every model of every capability, imported in one place so the metadata is complete.
+
+Alembic's `env.py` and the migration drift test read `metadata` from here. A capability that
+adds models adds its import below.
+"""
+
+from servicekonto.audit.models import AuditEvent
+from servicekonto.authorities.models import Authority
+from servicekonto.store.base import Base
+
+metadata = Base.metadata
+
+__all__ = ["AuditEvent", "Authority", "metadata"]

@@ -1,0 +1,1 @@
+"""Secrets, digests and tokens: the primitives every capability builds its guarantees on."""

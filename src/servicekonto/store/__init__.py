@@ -1,0 +1,1 @@
+"""Storage foundations: one declarative Base, portable types, the engine, units of work."""
