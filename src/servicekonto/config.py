@@ -185,6 +185,11 @@ def production_problems(settings: Settings) -> list[str]:
             f"{ENV_PREFIX}DATABASE_URL must name a PostgreSQL database in production "
             f"({POSTGRES_DRIVER_SCHEME}://user:password@host:5432/servicekonto)"
         )
+    if settings.database.echo:
+        problems.append(
+            f"{ENV_PREFIX}DATABASE_ECHO must be false in production: "
+            "logged SQL parameters hold personal data"
+        )
     if settings.secret_key is None:
         problems.append(
             f"{ENV_PREFIX}SECRET_KEY must be set in production; "

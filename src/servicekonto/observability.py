@@ -11,8 +11,9 @@ import logging
 import logging.config
 import re
 import secrets
+import sys
 from contextvars import ContextVar
-from typing import Any, Literal
+from typing import Any, Literal, TextIO
 
 import structlog
 from structlog.tracebacks import ExceptionDictTransformer
@@ -72,6 +73,18 @@ def _renderer(log_format: Literal["json", "console"]) -> list[Processor]:
     ]
 
 
+class _StderrHandler(logging.StreamHandler[TextIO]):
+    """Writes to whatever `sys.stderr` is when a line is logged, not when logging was set up."""
+
+    @property
+    def stream(self) -> TextIO:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: Any) -> None:
+        pass
+
+
 def configure_logging(level: str, log_format: Literal["json", "console"]) -> None:
     """Route structlog and the standard library through one formatter on stderr."""
     formatter = structlog.stdlib.ProcessorFormatter(
@@ -81,7 +94,7 @@ def configure_logging(level: str, log_format: Literal["json", "console"]) -> Non
             *_renderer(log_format),
         ],
     )
-    handler = logging.StreamHandler()
+    handler = _StderrHandler()
     handler.setFormatter(formatter)
     root = logging.getLogger()
     root.handlers[:] = [handler]
@@ -99,7 +112,9 @@ def _quiet_noisy_loggers() -> None:
     # uvicorn's access log prints query strings, which carry codes and tokens;
     # the request middleware logs each request without them.
     logging.getLogger("uvicorn.access").disabled = True
-    logging.getLogger("alembic").setLevel(logging.WARNING)
+    # HTTP client libraries log full URLs, query strings included, at INFO.
+    for name in ("alembic", "httpx", "httpx2", "httpcore"):
+        logging.getLogger(name).setLevel(logging.WARNING)
     for name in ("uvicorn", "uvicorn.error", "alembic"):
         named = logging.getLogger(name)
         named.handlers.clear()
