@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 # Installed versions are pinned by constraints.txt, so every machine tests what CI tested.
 PIP_INSTALL := $(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt
 
-.PHONY: run test lint typecheck imports pytest openapi env-example clean
+.PHONY: run test lint typecheck imports pytest openapi settings-docs clean
 
 run: $(VENV)/.installed
 	$(BIN)/servicekonto db upgrade
@@ -31,8 +31,8 @@ pytest: $(VENV)/.installed-dev
 openapi: $(VENV)/.installed
 	$(BIN)/servicekonto openapi --output openapi/servicekonto.json
 
-env-example: $(VENV)/.installed
-	$(BIN)/servicekonto env-example > deploy/servicekonto.env.example
+settings-docs: $(VENV)/.installed
+	$(BIN)/python tools/update_settings_docs.py
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)

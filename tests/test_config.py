@@ -180,12 +180,12 @@ def test_every_setting_has_a_description() -> None:
 
 def test_example_env_file_is_current() -> None:
     committed = (REPOSITORY / "deploy" / "servicekonto.env.example").read_text(encoding="utf-8")
-    assert committed == render_env_example(), "run `make env-example`"
+    assert committed == render_env_example(), "run `make settings-docs`"
 
 
 def test_readme_configuration_table_is_current() -> None:
     readme = (REPOSITORY / "README.md").read_text(encoding="utf-8")
-    assert render_settings_table() in readme, "paste `render_settings_table()` into the README"
+    assert render_settings_table() in readme, "run `make settings-docs`"
 
 
 def test_settings_are_not_read_at_import_time() -> None:

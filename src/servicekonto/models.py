@@ -4,10 +4,30 @@ Alembic's `env.py` and the migration drift test read `metadata` from here. A cap
 adds models adds its import below.
 """
 
+from servicekonto.accounts.models import (
+    EmailToken,
+    LoginSession,
+    LoginThrottle,
+    Person,
+    RecoveryCode,
+    TotpFactor,
+    WebAuthnCredential,
+)
 from servicekonto.audit.models import AuditEvent
 from servicekonto.authorities.models import Authority
 from servicekonto.store.base import Base
 
 metadata = Base.metadata
 
-__all__ = ["AuditEvent", "Authority", "metadata"]
+__all__ = [
+    "AuditEvent",
+    "Authority",
+    "EmailToken",
+    "LoginSession",
+    "LoginThrottle",
+    "Person",
+    "RecoveryCode",
+    "TotpFactor",
+    "WebAuthnCredential",
+    "metadata",
+]

@@ -15,7 +15,7 @@ import secrets
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-TOKEN_NAMESPACE = "sk"  # noqa: S105 - a prefix, not a secret
+TOKEN_NAMESPACE = "sk"
 TOKEN_BYTES = 32
 _KDF_SALT = b"servicekonto key derivation v1"
 

@@ -1,0 +1,1 @@
+"""Person accounts: credentials, personal data, second factors, login sessions."""

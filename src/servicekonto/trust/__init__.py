@@ -1,0 +1,1 @@
+"""Trust levels (Vertrauensniveau): pure rules, no database, used by every protocol and page."""
