@@ -1,0 +1,1 @@
+"""Outgoing mail: plain-text messages from templates, delivered as files or over SMTP."""
