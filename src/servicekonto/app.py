@@ -6,17 +6,32 @@ import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.staticfiles import StaticFiles
+from pydantic import SecretStr
 from sqlalchemy import create_engine
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
 
+from servicekonto.accounts.context import build_account_context
+from servicekonto.accounts.login import LoginService
+from servicekonto.accounts.second_factors import SecondFactorService
+from servicekonto.accounts.service import AccountService
 from servicekonto.api import health, problem_types
 from servicekonto.api.middleware import RequestContextMiddleware
-from servicekonto.api.problems import install_problem_handlers
+from servicekonto.api.problems import http_exception_problem, validation_problem
 from servicekonto.clock import Clock, SystemClock
 from servicekonto.config import Settings, load_settings, with_secret_key
+from servicekonto.mail.senders import MailSender, build_mail_sender
 from servicekonto.metadata import SERVICE_NAME, __version__
 from servicekonto.observability import configure_logging
+from servicekonto.security.secrets import Digester
 from servicekonto.store.engine import Database
+from servicekonto.web.csrf import CsrfProtection
+from servicekonto.web.errors import error_page, wants_html
+from servicekonto.web.router import page_router
+from servicekonto.web.security_headers import SecurityHeadersMiddleware
 
 API_DESCRIPTION = (
     "Federated identity provider for a German district and its municipalities. "
@@ -25,12 +40,17 @@ API_DESCRIPTION = (
 
 
 def create_app(
-    settings: Settings, database: Database | None = None, clock: Clock | None = None
+    settings: Settings,
+    database: Database | None = None,
+    clock: Clock | None = None,
+    mail_sender: MailSender | None = None,
 ) -> FastAPI:
     """Build the app.
 
     A database handed in stays the caller's to close; one built here is closed on shutdown.
     """
+    if settings.secret_key is None:
+        raise ValueError("create_app needs settings with a secret key (see with_secret_key)")
     owns_database = database is None
     database = database or Database.from_url(settings.database_url, settings.database)
 
@@ -45,18 +65,35 @@ def create_app(
         version=__version__,
         description=API_DESCRIPTION,
         openapi_url="/api/openapi.json",
-        docs_url="/api/docs",
+        docs_url=None,
         redoc_url=None,
         lifespan=lifespan,
     )
+    clock = clock or SystemClock()
     app.state.settings = settings
     app.state.database = database
-    app.state.clock = clock or SystemClock()
-    install_problem_handlers(app)
+    app.state.clock = clock
+    _install_services(app, settings, database, clock, mail_sender or build_mail_sender(settings))
+    install_error_handlers(app)
     app.include_router(health.router)
     app.include_router(problem_types.router)
+    app.include_router(page_router())
+    app.mount("/static", StaticFiles(packages=[("servicekonto.web", "static")]), name="static")
+    app.add_middleware(SecurityHeadersMiddleware, https=settings.https)
     app.add_middleware(RequestContextMiddleware, issuer=settings.issuer)
     return app
+
+
+def _install_services(
+    app: FastAPI, settings: Settings, database: Database, clock: Clock, mail_sender: MailSender
+) -> None:
+    secret = settings.secret_key.get_secret_value() if settings.secret_key else ""
+    context = build_account_context(settings, database, clock, mail_sender)
+    app.state.accounts = context
+    app.state.csrf = CsrfProtection(Digester(secret, "csrf"), settings.issuer)
+    app.state.login_service = LoginService(context)
+    app.state.account_service = AccountService(context)
+    app.state.second_factor_service = SecondFactorService(context)
 
 
 def create_app_from_env() -> FastAPI:
@@ -70,5 +107,18 @@ def render_openapi() -> str:
     """The OpenAPI description, as committed under openapi/ (a test keeps the two equal)."""
     offline = Database(create_engine("sqlite://"))
     # Built without reading the environment: the description must not depend on who renders it.
-    spec = create_app(Settings.model_construct(), database=offline).openapi()
+    settings = Settings.model_construct(secret_key=SecretStr("openapi-rendering-" + "x" * 32))
+    spec = create_app(settings, database=offline).openapi()
     return json.dumps(spec, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Browsers get an error page in their language; everything else RFC 9457 problem details."""
+
+    def http_error(request: Request, exc: Exception) -> Response:
+        if isinstance(exc, StarletteHTTPException) and wants_html(request):
+            return error_page(request, exc.status_code)
+        return http_exception_problem(request, exc)
+
+    app.add_exception_handler(StarletteHTTPException, http_error)
+    app.add_exception_handler(RequestValidationError, validation_problem)

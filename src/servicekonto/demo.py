@@ -53,7 +53,7 @@ class DemoReport:
             "service": self.issuer,
             "health": f"{self.issuer}/healthz",
             "readiness": f"{self.issuer}/readyz",
-            "api_docs": f"{self.issuer}/api/docs",
+            "login": f"{self.issuer}/login",
             "openapi": f"{self.issuer}/api/openapi.json",
         }
 

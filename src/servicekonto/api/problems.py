@@ -9,7 +9,7 @@ from __future__ import annotations
 from http import HTTPStatus
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -77,7 +77,7 @@ def problem_response(
     )
 
 
-def _http_exception(request: Request, exc: Exception) -> ProblemResponse:
+def http_exception_problem(request: Request, exc: Exception) -> ProblemResponse:
     if not isinstance(exc, StarletteHTTPException):  # registered for this type only
         raise exc
     phrase = HTTPStatus(exc.status_code).phrase
@@ -91,7 +91,7 @@ def _http_exception(request: Request, exc: Exception) -> ProblemResponse:
     )
 
 
-def _validation_error(request: Request, exc: Exception) -> ProblemResponse:
+def validation_problem(request: Request, exc: Exception) -> ProblemResponse:
     if not isinstance(exc, RequestValidationError):  # registered for this type only
         raise exc
     # Only where and what: the rejected input is not echoed back, it may be personal data.
@@ -108,8 +108,3 @@ def _validation_error(request: Request, exc: Exception) -> ProblemResponse:
         instance=request.url.path,
         errors=errors,
     )
-
-
-def install_problem_handlers(app: FastAPI) -> None:
-    app.add_exception_handler(StarletteHTTPException, _http_exception)
-    app.add_exception_handler(RequestValidationError, _validation_error)

@@ -150,6 +150,11 @@ def production_problems(settings: Settings) -> list[str]:
             f"{ENV_PREFIX}DATABASE_ECHO must be false in production: "
             "logged SQL parameters hold personal data"
         )
+    if settings.mail.smtp_security == "none" and settings.mail.smtp_username:
+        problems.append(
+            f"{ENV_PREFIX}MAIL_SMTP_SECURITY must be starttls or tls in production "
+            "when a user name is set: the password would cross the network in clear text"
+        )
     if settings.secret_key is None:
         problems.append(
             f"{ENV_PREFIX}SECRET_KEY must be set in production; "

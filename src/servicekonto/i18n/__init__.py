@@ -1,0 +1,1 @@
+"""Message catalogues (Babel .po files, German first, English second) and language choice."""

@@ -1,0 +1,1 @@
+"""Hosted pages for citizens: server-rendered, German first, usable without JavaScript."""

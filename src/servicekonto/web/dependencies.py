@@ -1,0 +1,93 @@
+"""FastAPI dependencies of the pages: the services, the page, the submitted form."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from servicekonto.accounts.login import LoginService
+from servicekonto.accounts.second_factors import SecondFactorService
+from servicekonto.accounts.service import AccountService
+from servicekonto.config import Settings
+from servicekonto.web.csrf import CSRF_COOKIE, CSRF_FIELD, CSRF_HEADER, CsrfProtection
+from servicekonto.web.rendering import Page, build_page
+
+# Our forms are small; anything bigger is not one of them.
+MAX_FORM_FIELDS = 40
+MAX_FIELD_BYTES = 16 * 1024
+MAX_JSON_BYTES = 64 * 1024
+
+
+def login_service(request: Request) -> LoginService:
+    service: LoginService = request.app.state.login_service
+    return service
+
+
+def account_service(request: Request) -> AccountService:
+    service: AccountService = request.app.state.account_service
+    return service
+
+
+def second_factor_service(request: Request) -> SecondFactorService:
+    service: SecondFactorService = request.app.state.second_factor_service
+    return service
+
+
+def session_cookie(request: Request) -> str | None:
+    settings: Settings = request.app.state.settings
+    return request.cookies.get(settings.session.cookie_name)
+
+
+def page(request: Request, login: Annotated[LoginService, Depends(login_service)]) -> Page:
+    return build_page(request, login.current(session_cookie(request)))
+
+
+@dataclass(frozen=True)
+class Submission:
+    values: dict[str, str]
+    csrf_ok: bool
+
+    def get(self, name: str) -> str:
+        return self.values.get(name, "")
+
+
+async def submission(request: Request) -> Submission:
+    form = await request.form(
+        max_files=0, max_fields=MAX_FORM_FIELDS, max_part_size=MAX_FIELD_BYTES
+    )
+    values = {key: value for key, value in form.items() if isinstance(value, str)}
+    csrf: CsrfProtection = request.app.state.csrf
+    submitted = values.pop(CSRF_FIELD, None) or request.headers.get(CSRF_HEADER)
+    ok = csrf.verify(request.cookies.get(CSRF_COOKIE), submitted, request.headers.get("origin"))
+    return Submission(values=values, csrf_ok=ok)
+
+
+@dataclass(frozen=True)
+class JsonCall:
+    """A script's JSON call (passkeys): its body, and whether its CSRF header was right."""
+
+    body: str
+    csrf_ok: bool
+
+
+async def json_call(request: Request) -> JsonCall:
+    csrf: CsrfProtection = request.app.state.csrf
+    ok = csrf.verify(
+        request.cookies.get(CSRF_COOKIE),
+        request.headers.get(CSRF_HEADER),
+        request.headers.get("origin"),
+    )
+    body = await request.body()
+    if len(body) > MAX_JSON_BYTES:
+        return JsonCall(body="", csrf_ok=ok)
+    return JsonCall(body=body.decode("utf-8", "replace"), csrf_ok=ok)
+
+
+PageDep = Annotated[Page, Depends(page)]
+SubmissionDep = Annotated[Submission, Depends(submission)]
+JsonCallDep = Annotated[JsonCall, Depends(json_call)]
+LoginDep = Annotated[LoginService, Depends(login_service)]
+AccountsDep = Annotated[AccountService, Depends(account_service)]
+SecondFactorsDep = Annotated[SecondFactorService, Depends(second_factor_service)]

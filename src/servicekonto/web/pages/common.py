@@ -1,0 +1,34 @@
+"""Small pieces every page module uses."""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from fastapi.responses import HTMLResponse, RedirectResponse
+
+from servicekonto.accounts.login import CurrentSession
+from servicekonto.web.dependencies import Submission
+from servicekonto.web.rendering import Page, redirect, render
+
+FORM_EXPIRED = {"form": "form.expired"}
+
+
+def require_session(page: Page) -> CurrentSession | RedirectResponse:
+    """The signed-in session, or a redirect to the login page that comes back here."""
+    if page.current is not None and page.signed_in:
+        return page.current
+    return redirect(page, f"/login?next={quote(page.request.url.path, safe='/')}")
+
+
+def form_problem(
+    page: Page, template: str, submission: Submission, errors: dict[str, str], **context: object
+) -> HTMLResponse:
+    """Re-render a form with its errors and what was typed (never passwords)."""
+    values = {k: v for k, v in submission.values.items() if "password" not in k and "code" not in k}
+    status = 403 if errors is FORM_EXPIRED else 422
+    return render(page, template, status=status, errors=errors, values=values, **context)
+
+
+def client_address(page: Page) -> str | None:
+    client = page.request.client
+    return client.host if client else None

@@ -1,0 +1,111 @@
+"""Second factors on the account: authenticator app, recovery codes, passkeys."""
+
+from __future__ import annotations
+
+import uuid
+
+from fastapi import APIRouter
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+
+from servicekonto.web.dependencies import JsonCallDep, PageDep, SecondFactorsDep, SubmissionDep
+from servicekonto.web.pages.common import form_problem, require_session
+from servicekonto.web.rendering import redirect, render
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/account/totp", response_model=None)
+def totp_form(page: PageDep, factors: SecondFactorsDep) -> HTMLResponse | RedirectResponse:
+    current = require_session(page)
+    if isinstance(current, RedirectResponse):
+        return current
+    enrolment = factors.begin_totp(current.person_id, qr_label=page.t("totp.qr_label"))
+    if enrolment is None:
+        return redirect(page, "/account#security")
+    return render(page, "totp_enrol.html", enrolment=enrolment)
+
+
+@router.post("/account/totp", response_model=None)
+def totp_confirm(
+    page: PageDep, form: SubmissionDep, factors: SecondFactorsDep
+) -> HTMLResponse | RedirectResponse:
+    current = require_session(page)
+    if isinstance(current, RedirectResponse):
+        return current
+    if not form.csrf_ok:
+        return render(page, "form_expired.html", status=403)
+    codes = factors.confirm_totp(current.person_id, form.get("code"))
+    if codes is None:
+        # A fresh seed for the next try: the page shows the one the person will scan.
+        enrolment = factors.begin_totp(current.person_id, qr_label=page.t("totp.qr_label"))
+        if enrolment is None:
+            return redirect(page, "/account#security")
+        return form_problem(
+            page, "totp_enrol.html", form, {"code": "code.wrong"}, enrolment=enrolment
+        )
+    return render(page, "recovery_codes.html", codes=codes)
+
+
+@router.post("/account/totp/remove", response_model=None)
+def totp_remove(
+    page: PageDep, form: SubmissionDep, factors: SecondFactorsDep
+) -> HTMLResponse | RedirectResponse:
+    current = require_session(page)
+    if isinstance(current, RedirectResponse):
+        return current
+    if not form.csrf_ok:
+        return render(page, "form_expired.html", status=403)
+    if not factors.remove_totp(current.person_id, form.get("password")):
+        return render(page, "password_required.html", status=403)
+    return redirect(page, "/account?updated=totp_removed#security")
+
+
+@router.post("/account/recovery-codes", response_model=None)
+def recovery_codes(
+    page: PageDep, form: SubmissionDep, factors: SecondFactorsDep
+) -> HTMLResponse | RedirectResponse:
+    current = require_session(page)
+    if isinstance(current, RedirectResponse):
+        return current
+    if not form.csrf_ok:
+        return render(page, "form_expired.html", status=403)
+    codes = factors.new_recovery_codes(current.person_id, form.get("password"))
+    if codes is None:
+        return render(page, "password_required.html", status=403)
+    return render(page, "recovery_codes.html", codes=codes)
+
+
+@router.post("/account/passkeys/options")
+def passkey_options(page: PageDep, call: JsonCallDep, factors: SecondFactorsDep) -> Response:
+    current = page.current if page.signed_in else None
+    if current is None or not call.csrf_ok:
+        return JSONResponse({"error": "form.expired"}, status_code=403)
+    options = factors.passkey_options(current.person_id, current.session_id)
+    return Response(options, media_type="application/json")
+
+
+@router.post("/account/passkeys")
+def passkey_add(
+    page: PageDep, call: JsonCallDep, factors: SecondFactorsDep, name: str = ""
+) -> Response:
+    current = page.current if page.signed_in else None
+    if current is None or not call.csrf_ok:
+        return JSONResponse({"error": "form.expired"}, status_code=403)
+    problem = factors.add_passkey(current.person_id, current.session_id, call.body, name)
+    if problem is not None:
+        return JSONResponse({"error": problem}, status_code=400)
+    return JSONResponse({"ok": True})
+
+
+@router.post("/account/passkeys/{credential_id}/remove", response_model=None)
+def passkey_remove(
+    credential_id: uuid.UUID, page: PageDep, form: SubmissionDep, factors: SecondFactorsDep
+) -> HTMLResponse | RedirectResponse:
+    current = require_session(page)
+    if isinstance(current, RedirectResponse):
+        return current
+    if not form.csrf_ok:
+        return render(page, "form_expired.html", status=403)
+    if not factors.remove_passkey(current.person_id, credential_id, form.get("password")):
+        return render(page, "password_required.html", status=403)
+    return redirect(page, "/account?updated=passkey_removed#security")

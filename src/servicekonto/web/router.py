@@ -1,0 +1,14 @@
+"""All page routes of the hosted citizen pages."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from servicekonto.web.pages import account, home, login, password, registration, security
+
+
+def page_router() -> APIRouter:
+    router = APIRouter(include_in_schema=False)
+    for module in (home, registration, login, password, account, security):
+        router.include_router(module.router)
+    return router
