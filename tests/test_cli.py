@@ -37,8 +37,10 @@ def test_demo_on_embedded_default_is_idempotent(tmp_path: Path) -> None:
     assert first.returncode == 0, first.stderr
     assert second.returncode == 0, second.stderr
     created, again = json.loads(first.stdout), json.loads(second.stdout)
-    assert created["created"] == {"authorities": 5}
-    assert again["created"] == {"authorities": 0}
+    assert created["created"] == {"authorities": 5, "citizens": 1}
+    assert again["created"] == {"authorities": 0, "citizens": 0}
+    assert created["citizen"]["email"] == "erika.mustermann@example.org"
+    assert created["citizen"]["password"] == again["citizen"]["password"]
     assert [a["id"] for a in created["authorities"]] == [a["id"] for a in again["authorities"]]
     assert created["urls"]["readiness"] == "http://127.0.0.1:8000/readyz"
     assert (tmp_path / "var" / "servicekonto.sqlite3").is_file()
@@ -49,6 +51,20 @@ def test_demo_text_says_how_to_use_it(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert "Kreisverwaltung Cochem-Zell" in result.stdout
     assert "http://127.0.0.1:8000/readyz" in result.stdout
+    assert "erika.mustermann@example.org" in result.stdout
+
+
+def test_demo_refuses_production(tmp_path: Path, postgres_url: str) -> None:
+    result = run_cli(
+        tmp_path,
+        "demo",
+        SERVICEKONTO_ENV="production",
+        SERVICEKONTO_ISSUER="https://konto.example.de",
+        SERVICEKONTO_DATABASE_URL=postgres_url,
+        SERVICEKONTO_SECRET_KEY="x" * 40,
+    )
+    assert result.returncode == 2
+    assert "refuses to run in production" in _single_error_line(result.stderr)
 
 
 def test_generated_secret_never_reaches_the_output(tmp_path: Path) -> None:
@@ -127,7 +143,7 @@ def test_postgres_needs_an_explicit_upgrade_then_serves_the_demo(
 
     demo = run_cli(tmp_path, "demo", "--json", SERVICEKONTO_DATABASE_URL=url)
     assert demo.returncode == 0, demo.stderr
-    assert json.loads(demo.stdout)["created"] == {"authorities": 5}
+    assert json.loads(demo.stdout)["created"] == {"authorities": 5, "citizens": 1}
 
 
 def test_env_example_command_matches_the_committed_file(tmp_path: Path) -> None:

@@ -17,7 +17,7 @@ import uvicorn
 from servicekonto.app import render_openapi
 from servicekonto.clock import SystemClock
 from servicekonto.config import Settings, load_settings, render_env_example, with_secret_key
-from servicekonto.demo import render_text, seed_demo
+from servicekonto.demo import refuse_production, render_text, seed_demo
 from servicekonto.errors import ConfigurationError
 from servicekonto.metadata import SERVICE_NAME, __version__
 from servicekonto.observability import configure_logging, get_logger
@@ -151,6 +151,7 @@ def demo(
 ) -> None:
     """Seed demo data (idempotent) and print how to use it."""
     settings = _settings()
+    refuse_production(settings)
     database = _database(settings)
     _ensure_schema(settings, database)
     report = seed_demo(settings, database, SystemClock())

@@ -7,13 +7,19 @@ same entities). Later capabilities add their demo accounts, clients and document
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
+from servicekonto.accounts.context import build_account_context
+from servicekonto.accounts.service import AccountService
+from servicekonto.accounts.validation import PersonalData
 from servicekonto.authorities.models import AuthorityKind
 from servicekonto.authorities.schemas import AuthorityOut, AuthoritySpec
 from servicekonto.authorities.service import AuthorityService
 from servicekonto.clock import Clock
 from servicekonto.config import Settings
+from servicekonto.errors import ConfigurationError
+from servicekonto.mail.senders import build_mail_sender
 from servicekonto.store.engine import Database
 
 DEMO_ACTOR = "cli:demo"
@@ -42,11 +48,31 @@ DEMO_AUTHORITIES = (
 )
 
 
+# The demo citizen carries the specimen name and birth data printed on the Federal Ministry of
+# the Interior's sample ID card (Erika Mustermann, born 12.08.1964 in Berlin) — a placeholder
+# every German administration recognises — with an address in the district.
+DEMO_CITIZEN_EMAIL = "erika.mustermann@example.org"
+DEMO_CITIZEN_PASSWORD = "Kaffee am Moselufer"
+DEMO_CITIZEN = PersonalData(
+    academic_title=None,
+    given_names="Erika",
+    family_name="Mustermann",
+    birth_name="Gabler",
+    birth_date=date(1964, 8, 12),
+    birth_place="Berlin",
+    street="Musterstraße",
+    house_number="1",
+    postal_code="56812",
+    city="Cochem",
+)
+
+
 @dataclass
 class DemoReport:
     issuer: str
     authorities: list[AuthorityOut] = field(default_factory=list)
     created: dict[str, int] = field(default_factory=dict)
+    citizen: dict[str, str] = field(default_factory=dict)
 
     def urls(self) -> dict[str, str]:
         return {
@@ -63,10 +89,20 @@ class DemoReport:
             "urls": self.urls(),
             "created": self.created,
             "authorities": [authority.model_dump(mode="json") for authority in self.authorities],
+            "citizen": self.citizen,
         }
 
 
+def refuse_production(settings: Settings) -> None:
+    if settings.env == "production":
+        # The demo citizen's password is printed in the README: never in a real deployment.
+        raise ConfigurationError(
+            "`servicekonto demo` is for development; it refuses to run in production"
+        )
+
+
 def seed_demo(settings: Settings, database: Database, clock: Clock) -> DemoReport:
+    refuse_production(settings)
     report = DemoReport(issuer=settings.issuer)
     service = AuthorityService(database, clock)
     created = 0
@@ -75,7 +111,24 @@ def seed_demo(settings: Settings, database: Database, clock: Clock) -> DemoRepor
         report.authorities.append(ensured.authority)
         created += ensured.created
     report.created["authorities"] = created
+    _seed_citizen(settings, database, clock, report)
     return report
+
+
+def _seed_citizen(settings: Settings, database: Database, clock: Clock, report: DemoReport) -> None:
+    context = build_account_context(settings, database, clock, build_mail_sender(settings))
+    person_id, created = AccountService(context).ensure_confirmed_person(
+        DEMO_CITIZEN_EMAIL, DEMO_CITIZEN_PASSWORD, DEMO_CITIZEN, locale="de"
+    )
+    report.created["citizens"] = int(created)
+    report.citizen = {
+        "id": str(person_id),
+        "email": DEMO_CITIZEN_EMAIL,
+        "password": DEMO_CITIZEN_PASSWORD,
+        "name": f"{DEMO_CITIZEN.given_names} {DEMO_CITIZEN.family_name}",
+        "login_url": f"{settings.issuer}/login",
+        "trust_level": "1 (basic: not yet checked against the registry)",
+    }
 
 
 def render_text(report: DemoReport) -> str:
@@ -84,6 +137,10 @@ def render_text(report: DemoReport) -> str:
         "",
         f"Authorities ({report.created.get('authorities', 0)} new):",
         *(f"  {authority.slug:<18} {authority.name}" for authority in report.authorities),
+        "",
+        "Demo citizen (log in at " + report.urls()["login"] + "):",
+        f"  e-mail    {report.citizen.get('email', '')}",
+        f"  password  {report.citizen.get('password', '')}",
         "",
         "Try it:",
         *(f"  {name:<10} {url}" for name, url in report.urls().items()),
