@@ -36,6 +36,8 @@ REQUIRE_POSTGRES = os.environ.get("SERVICEKONTO_REQUIRE_POSTGRES") == "1"
 TEST_SECRET_KEY = "test-secret-key-that-is-long-enough-0123456789"
 # Variables that configure the tests themselves; every other SERVICEKONTO_ variable is cleared.
 _TEST_VARIABLES = {"SERVICEKONTO_TEST_POSTGRES_URL", "SERVICEKONTO_REQUIRE_POSTGRES"}
+pytest_plugins = ["tests.web_helpers"]
+
 BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 
 

@@ -11,6 +11,8 @@ from servicekonto.web.dependencies import Submission
 from servicekonto.web.rendering import Page, redirect, render
 
 FORM_EXPIRED = {"form": "form.expired"}
+# Secrets are never sent back into a form, whatever went wrong.
+_NEVER_ECHOED = frozenset({"code", "recovery_code", "token"})
 
 
 def require_session(page: Page) -> CurrentSession | RedirectResponse:
@@ -24,7 +26,9 @@ def form_problem(
     page: Page, template: str, submission: Submission, errors: dict[str, str], **context: object
 ) -> HTMLResponse:
     """Re-render a form with its errors and what was typed (never passwords)."""
-    values = {k: v for k, v in submission.values.items() if "password" not in k and "code" not in k}
+    values = {
+        k: v for k, v in submission.values.items() if k not in _NEVER_ECHOED and "password" not in k
+    }
     status = 403 if errors is FORM_EXPIRED else 422
     return render(page, template, status=status, errors=errors, values=values, **context)
 
