@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 # Installed versions are pinned by constraints.txt, so every machine tests what CI tested.
 PIP_INSTALL := $(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt
 
-.PHONY: run test lint typecheck imports pytest openapi settings-docs clean
+.PHONY: run test lint typecheck imports pytest openapi settings-docs bench-login clean
 
 run: $(VENV)/.installed
 	$(BIN)/servicekonto db upgrade
@@ -26,6 +26,10 @@ imports: $(VENV)/.installed-dev
 
 pytest: $(VENV)/.installed-dev
 	$(BIN)/pytest --cov --cov-report=term $(PYTEST_ARGS)
+
+# Where a login's time goes besides argon2 (real server, PostgreSQL when it answers).
+bench-login: $(VENV)/.installed-dev
+	$(BIN)/python bench/login_overhead.py
 
 # Regenerate the committed descriptions after changing routes or settings (tests check both).
 openapi: $(VENV)/.installed

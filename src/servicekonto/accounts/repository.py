@@ -10,7 +10,7 @@ import uuid
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, Result, delete, func, select, update
+from sqlalchemy import CursorResult, Result, delete, exists, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -20,6 +20,8 @@ from servicekonto.accounts.models import (
     LoginThrottle,
     Person,
     RecoveryCode,
+    TotpFactor,
+    WebAuthnCredential,
 )
 
 
@@ -41,6 +43,14 @@ class PersonRepository:
         self._session.add(person)
         self._session.flush()
         return person
+
+    def has_second_factor(self, person_id: uuid.UUID) -> bool:
+        """A confirmed authenticator app or a passkey, asked in one round trip."""
+        totp = select(TotpFactor.id).where(
+            TotpFactor.person_id == person_id, TotpFactor.confirmed_at.is_not(None)
+        )
+        passkey = select(WebAuthnCredential.id).where(WebAuthnCredential.person_id == person_id)
+        return bool(self._session.scalar(select(exists(totp) | exists(passkey))))
 
 
 class LoginSessionRepository:
@@ -163,6 +173,10 @@ class ThrottleRepository:
 
     def get(self, key_digest: str) -> LoginThrottle | None:
         return self._session.get(LoginThrottle, key_digest)
+
+    def get_many(self, key_digests: list[str]) -> dict[str, LoginThrottle]:
+        query = select(LoginThrottle).where(LoginThrottle.key_digest.in_(key_digests))
+        return {row.key_digest: row for row in self._session.scalars(query)}
 
     def add_failure(self, key_digest: str, now: datetime) -> LoginThrottle:
         """Count one failure atomically (UPDATE … failures + 1), creating the row on first use."""

@@ -28,6 +28,13 @@ class ThrottleKeys:
     address: str | None
 
 
+@dataclass(frozen=True)
+class ThrottleCheck:
+    wait: int
+    # Whether the account has a counter at all: a success then has something to clear.
+    account_counted: bool
+
+
 class Throttle:
     def __init__(self, digester: Digester, settings: LoginSettings) -> None:
         self._digester = digester
@@ -37,14 +44,16 @@ class Throttle:
         address = self._digester.digest(f"address:{client_address}") if client_address else None
         return ThrottleKeys(account=self._digester.digest(f"account:{account}"), address=address)
 
-    def wait_seconds(self, session: Session, keys: ThrottleKeys, now: datetime) -> int:
-        """0 when an attempt may be made now, else how long to wait."""
-        repository = ThrottleRepository(session)
-        waits = [self._wait(repository.get(keys.account), now, self._settings.free_failures)]
+    def check(self, session: Session, keys: ThrottleKeys, now: datetime) -> ThrottleCheck:
+        """How long to wait before an attempt (0: go ahead), read in one query for both keys."""
+        wanted = [keys.account] if keys.address is None else [keys.account, keys.address]
+        rows = ThrottleRepository(session).get_many(wanted)
+        account = rows.get(keys.account)
+        waits = [self._wait(account, now, self._settings.free_failures)]
         if keys.address is not None:
             address_free = self._settings.ip_lock_after_failures
-            waits.append(self._wait(repository.get(keys.address), now, address_free))
-        return max(waits)
+            waits.append(self._wait(rows.get(keys.address), now, address_free))
+        return ThrottleCheck(wait=max(waits), account_counted=account is not None)
 
     def failed(self, session: Session, keys: ThrottleKeys, now: datetime) -> None:
         repository = ThrottleRepository(session)
@@ -52,8 +61,9 @@ class Throttle:
         if keys.address is not None:
             self._count(repository, keys.address, self._settings.ip_lock_after_failures, now)
 
-    def succeeded(self, session: Session, keys: ThrottleKeys) -> None:
-        ThrottleRepository(session).clear(keys.account)
+    def succeeded(self, session: Session, keys: ThrottleKeys, check: ThrottleCheck) -> None:
+        if check.account_counted:
+            ThrottleRepository(session).clear(keys.account)
 
     def _count(
         self, repository: ThrottleRepository, key: str, lock_after: int, now: datetime
