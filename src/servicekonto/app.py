@@ -29,7 +29,7 @@ from servicekonto.observability import configure_logging
 from servicekonto.security.secrets import Digester
 from servicekonto.store.engine import Database
 from servicekonto.web.csrf import CsrfProtection
-from servicekonto.web.errors import error_page, wants_html
+from servicekonto.web.errors import error_page, install_page_handlers, wants_html
 from servicekonto.web.router import page_router
 from servicekonto.web.security_headers import SecurityHeadersMiddleware
 
@@ -122,3 +122,4 @@ def install_error_handlers(app: FastAPI) -> None:
 
     app.add_exception_handler(StarletteHTTPException, http_error)
     app.add_exception_handler(RequestValidationError, validation_problem)
+    install_page_handlers(app)

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from servicekonto.accounts.login import LoginService
+from servicekonto.accounts.login import CurrentSession, LoginService
 from servicekonto.accounts.second_factors import SecondFactorService
 from servicekonto.accounts.service import AccountService
 from servicekonto.config import Settings
@@ -86,7 +86,42 @@ async def json_call(request: Request) -> JsonCall:
 
 
 PageDep = Annotated[Page, Depends(page)]
+
+
+class SignInRequired(Exception):  # noqa: N818 - a control-flow signal, not an error
+    """Raised by `signed_in` for a visitor without a session: answered with the login page."""
+
+    def __init__(self, page: Page) -> None:
+        super().__init__("sign in required")
+        self.page = page
+
+
+class FormExpired(Exception):  # noqa: N818 - a control-flow signal, not an error
+    """Raised by `action_form` when a simple action's CSRF token is missing or wrong."""
+
+    def __init__(self, page: Page) -> None:
+        super().__init__("form expired")
+        self.page = page
+
+
+def signed_in(page: PageDep) -> CurrentSession:
+    if page.current is None or not page.signed_in:
+        raise SignInRequired(page)
+    return page.current
+
+
+async def action_form(
+    page: PageDep, submitted: Annotated[Submission, Depends(submission)]
+) -> Submission:
+    """A button-style form (no fields to keep): a bad CSRF token ends the request here."""
+    if not submitted.csrf_ok:
+        raise FormExpired(page)
+    return submitted
+
+
 SubmissionDep = Annotated[Submission, Depends(submission)]
+ActionFormDep = Annotated[Submission, Depends(action_form)]
+SignedInDep = Annotated[CurrentSession, Depends(signed_in)]
 JsonCallDep = Annotated[JsonCall, Depends(json_call)]
 LoginDep = Annotated[LoginService, Depends(login_service)]
 AccountsDep = Annotated[AccountService, Depends(account_service)]

@@ -7,21 +7,30 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 
 from servicekonto.accounts.models import EmailTokenPurpose
 from servicekonto.trust.levels import TrustLevel
-from servicekonto.web.dependencies import AccountsDep, PageDep, SecondFactorsDep, SubmissionDep
-from servicekonto.web.pages.common import FORM_EXPIRED, form_problem, require_session
+from servicekonto.web.dependencies import (
+    AccountsDep,
+    ActionFormDep,
+    PageDep,
+    SecondFactorsDep,
+    SignedInDep,
+    SubmissionDep,
+)
+from servicekonto.web.pages.common import FORM_EXPIRED, form_problem
 from servicekonto.web.rendering import redirect, render
 from servicekonto.web.session_cookie import clear_session_cookie
 
 router = APIRouter(include_in_schema=False)
+CONFIRM_CHANGE = "/account/email/confirm"
 
 
 @router.get("/account", response_model=None)
 def overview(
-    page: PageDep, accounts: AccountsDep, factors: SecondFactorsDep, updated: str = ""
+    page: PageDep,
+    current: SignedInDep,
+    accounts: AccountsDep,
+    factors: SecondFactorsDep,
+    updated: str = "",
 ) -> HTMLResponse | RedirectResponse:
-    current = require_session(page)
-    if isinstance(current, RedirectResponse):
-        return current
     person = accounts.profile(current.person_id)
     if person is None:
         return redirect(page, "/login")
@@ -36,21 +45,15 @@ def overview(
     )
 
 
-@router.get("/account/password", response_model=None)
-def password_form(page: PageDep) -> HTMLResponse | RedirectResponse:
-    current = require_session(page)
-    return (
-        current if isinstance(current, RedirectResponse) else render(page, "account_password.html")
-    )
+@router.get("/account/password", response_class=HTMLResponse)
+def password_form(page: PageDep, current: SignedInDep) -> HTMLResponse:
+    return render(page, "account_password.html")
 
 
 @router.post("/account/password", response_model=None)
 def change_password(
-    page: PageDep, form: SubmissionDep, accounts: AccountsDep
+    page: PageDep, current: SignedInDep, form: SubmissionDep, accounts: AccountsDep
 ) -> HTMLResponse | RedirectResponse:
-    current = require_session(page)
-    if isinstance(current, RedirectResponse):
-        return current
     if not form.csrf_ok:
         return form_problem(page, "account_password.html", form, FORM_EXPIRED)
     outcome = accounts.change_password(current.person_id, current.session_id, form.values)
@@ -59,19 +62,15 @@ def change_password(
     return redirect(page, "/account?updated=password")
 
 
-@router.get("/account/email", response_model=None)
-def email_form(page: PageDep) -> HTMLResponse | RedirectResponse:
-    current = require_session(page)
-    return current if isinstance(current, RedirectResponse) else render(page, "account_email.html")
+@router.get("/account/email", response_class=HTMLResponse)
+def email_form(page: PageDep, current: SignedInDep) -> HTMLResponse:
+    return render(page, "account_email.html")
 
 
-@router.post("/account/email", response_model=None)
+@router.post("/account/email", response_class=HTMLResponse)
 def change_email(
-    page: PageDep, form: SubmissionDep, accounts: AccountsDep
-) -> HTMLResponse | RedirectResponse:
-    current = require_session(page)
-    if isinstance(current, RedirectResponse):
-        return current
+    page: PageDep, current: SignedInDep, form: SubmissionDep, accounts: AccountsDep
+) -> HTMLResponse:
     if not form.csrf_ok:
         return form_problem(page, "account_email.html", form, FORM_EXPIRED)
     outcome = accounts.request_email_change(current.person_id, form.values, page.locale)
@@ -80,26 +79,21 @@ def change_email(
     return render(page, "account_email_sent.html")
 
 
-@router.get("/account/email/confirm", response_class=HTMLResponse)
+@router.get(CONFIRM_CHANGE, response_class=HTMLResponse)
 def confirm_email_change_page(
     page: PageDep, accounts: AccountsDep, token: str = ""
 ) -> HTMLResponse:
     if not accounts.email_token_usable(EmailTokenPurpose.CHANGE_EMAIL, token):
         return render(page, "link_invalid.html", status=410)
-    return render(page, "confirm_email.html", token=token, action="/account/email/confirm")
+    return render(page, "confirm_email.html", token=token, action=CONFIRM_CHANGE)
 
 
-@router.post("/account/email/confirm", response_class=HTMLResponse)
+@router.post(CONFIRM_CHANGE, response_class=HTMLResponse)
 def confirm_email_change(page: PageDep, form: SubmissionDep, accounts: AccountsDep) -> HTMLResponse:
     token = form.get("token")
     if not form.csrf_ok:
         return form_problem(
-            page,
-            "confirm_email.html",
-            form,
-            FORM_EXPIRED,
-            token=token,
-            action="/account/email/confirm",
+            page, "confirm_email.html", form, FORM_EXPIRED, token=token, action=CONFIRM_CHANGE
         )
     if not accounts.confirm_email_change(token):
         return render(page, "link_invalid.html", status=410)
@@ -108,13 +102,8 @@ def confirm_email_change(page: PageDep, form: SubmissionDep, accounts: AccountsD
 
 @router.post("/account/logout-everywhere", response_model=None)
 def logout_everywhere(
-    page: PageDep, form: SubmissionDep, accounts: AccountsDep
-) -> HTMLResponse | RedirectResponse:
-    current = require_session(page)
-    if isinstance(current, RedirectResponse):
-        return current
-    if not form.csrf_ok:
-        return render(page, "form_expired.html", status=403)
+    page: PageDep, current: SignedInDep, form: ActionFormDep, accounts: AccountsDep
+) -> RedirectResponse:
     accounts.logout_everywhere(current.person_id)
     response = redirect(page, "/?signed_out=everywhere")
     clear_session_cookie(response, page.settings)

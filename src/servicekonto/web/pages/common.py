@@ -2,24 +2,14 @@
 
 from __future__ import annotations
 
-from urllib.parse import quote
+from fastapi.responses import HTMLResponse
 
-from fastapi.responses import HTMLResponse, RedirectResponse
-
-from servicekonto.accounts.login import CurrentSession
 from servicekonto.web.dependencies import Submission
-from servicekonto.web.rendering import Page, redirect, render
+from servicekonto.web.rendering import Page, render
 
 FORM_EXPIRED = {"form": "form.expired"}
 # Secrets are never sent back into a form, whatever went wrong.
 _NEVER_ECHOED = frozenset({"code", "recovery_code", "token"})
-
-
-def require_session(page: Page) -> CurrentSession | RedirectResponse:
-    """The signed-in session, or a redirect to the login page that comes back here."""
-    if page.current is not None and page.signed_in:
-        return page.current
-    return redirect(page, f"/login?next={quote(page.request.url.path, safe='/')}")
 
 
 def form_problem(

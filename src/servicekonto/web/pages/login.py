@@ -9,6 +9,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 
 from servicekonto.accounts.login import LoginResult, LoginStatus
 from servicekonto.web.dependencies import (
+    ActionFormDep,
     JsonCallDep,
     LoginDep,
     PageDep,
@@ -142,10 +143,8 @@ def passkey_login(request: Request, call: JsonCallDep, login: LoginDep) -> Respo
 
 @router.post("/logout", response_model=None)
 def logout(
-    page: PageDep, request: Request, form: SubmissionDep, login: LoginDep
-) -> HTMLResponse | RedirectResponse:
-    if not form.csrf_ok:
-        return render(page, "form_expired.html", status=403)
+    page: PageDep, request: Request, form: ActionFormDep, login: LoginDep
+) -> RedirectResponse:
     login.logout(session_cookie(request))
     response = redirect(page, "/?signed_out=1")
     clear_session_cookie(response, page.settings)

@@ -7,54 +7,50 @@ import uuid
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
-from servicekonto.web.dependencies import JsonCallDep, PageDep, SecondFactorsDep, SubmissionDep
-from servicekonto.web.pages.common import form_problem, require_session
+from servicekonto.web.dependencies import (
+    ActionFormDep,
+    JsonCallDep,
+    PageDep,
+    SecondFactorsDep,
+    SignedInDep,
+    SubmissionDep,
+)
+from servicekonto.web.pages.common import FORM_EXPIRED, form_problem
 from servicekonto.web.rendering import redirect, render
 
 router = APIRouter(include_in_schema=False)
+SECURITY = "/account#security"
 
 
 @router.get("/account/totp", response_model=None)
-def totp_form(page: PageDep, factors: SecondFactorsDep) -> HTMLResponse | RedirectResponse:
-    current = require_session(page)
-    if isinstance(current, RedirectResponse):
-        return current
+def totp_form(
+    page: PageDep, current: SignedInDep, factors: SecondFactorsDep
+) -> HTMLResponse | RedirectResponse:
     enrolment = factors.begin_totp(current.person_id, qr_label=page.t("totp.qr_label"))
     if enrolment is None:
-        return redirect(page, "/account#security")
+        return redirect(page, SECURITY)
     return render(page, "totp_enrol.html", enrolment=enrolment)
 
 
 @router.post("/account/totp", response_model=None)
 def totp_confirm(
-    page: PageDep, form: SubmissionDep, factors: SecondFactorsDep
+    page: PageDep, current: SignedInDep, form: SubmissionDep, factors: SecondFactorsDep
 ) -> HTMLResponse | RedirectResponse:
-    current = require_session(page)
-    if isinstance(current, RedirectResponse):
-        return current
-    if not form.csrf_ok:
-        return render(page, "form_expired.html", status=403)
-    codes = factors.confirm_totp(current.person_id, form.get("code"))
-    if codes is None:
-        # A fresh seed for the next try: the page shows the one the person will scan.
-        enrolment = factors.begin_totp(current.person_id, qr_label=page.t("totp.qr_label"))
-        if enrolment is None:
-            return redirect(page, "/account#security")
-        return form_problem(
-            page, "totp_enrol.html", form, {"code": "code.wrong"}, enrolment=enrolment
-        )
-    return render(page, "recovery_codes.html", codes=codes)
+    codes = factors.confirm_totp(current.person_id, form.get("code")) if form.csrf_ok else None
+    if codes is not None:
+        return render(page, "recovery_codes.html", codes=codes)
+    # A fresh seed for the next try: the page shows the one the person will scan.
+    enrolment = factors.begin_totp(current.person_id, qr_label=page.t("totp.qr_label"))
+    if enrolment is None:
+        return redirect(page, SECURITY)
+    errors = {"code": "code.wrong"} if form.csrf_ok else FORM_EXPIRED
+    return form_problem(page, "totp_enrol.html", form, errors, enrolment=enrolment)
 
 
 @router.post("/account/totp/remove", response_model=None)
 def totp_remove(
-    page: PageDep, form: SubmissionDep, factors: SecondFactorsDep
+    page: PageDep, current: SignedInDep, form: ActionFormDep, factors: SecondFactorsDep
 ) -> HTMLResponse | RedirectResponse:
-    current = require_session(page)
-    if isinstance(current, RedirectResponse):
-        return current
-    if not form.csrf_ok:
-        return render(page, "form_expired.html", status=403)
     if not factors.remove_totp(current.person_id, form.get("password")):
         return render(page, "password_required.html", status=403)
     return redirect(page, "/account?updated=totp_removed#security")
@@ -62,13 +58,8 @@ def totp_remove(
 
 @router.post("/account/recovery-codes", response_model=None)
 def recovery_codes(
-    page: PageDep, form: SubmissionDep, factors: SecondFactorsDep
-) -> HTMLResponse | RedirectResponse:
-    current = require_session(page)
-    if isinstance(current, RedirectResponse):
-        return current
-    if not form.csrf_ok:
-        return render(page, "form_expired.html", status=403)
+    page: PageDep, current: SignedInDep, form: ActionFormDep, factors: SecondFactorsDep
+) -> HTMLResponse:
     codes = factors.new_recovery_codes(current.person_id, form.get("password"))
     if codes is None:
         return render(page, "password_required.html", status=403)
@@ -99,13 +90,12 @@ def passkey_add(
 
 @router.post("/account/passkeys/{credential_id}/remove", response_model=None)
 def passkey_remove(
-    credential_id: uuid.UUID, page: PageDep, form: SubmissionDep, factors: SecondFactorsDep
+    credential_id: uuid.UUID,
+    page: PageDep,
+    current: SignedInDep,
+    form: ActionFormDep,
+    factors: SecondFactorsDep,
 ) -> HTMLResponse | RedirectResponse:
-    current = require_session(page)
-    if isinstance(current, RedirectResponse):
-        return current
-    if not form.csrf_ok:
-        return render(page, "form_expired.html", status=403)
     if not factors.remove_passkey(current.person_id, credential_id, form.get("password")):
         return render(page, "password_required.html", status=403)
     return redirect(page, "/account?updated=passkey_removed#security")
