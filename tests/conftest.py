@@ -133,6 +133,23 @@ def migrated_postgres(postgres_schema_factory: PostgresSchemaFactory) -> Iterato
     engine.dispose()
 
 
+@pytest.fixture
+def race_db(postgres_schema_factory: PostgresSchemaFactory) -> Iterator[Database]:
+    """A migrated schema behind a real pooled engine, for tests that race connections.
+
+    The `db` fixture's PostgreSQL variant is one connection in one transaction; it cannot race
+    itself.
+    """
+    schema = postgres_schema_factory.create()
+    engine = create_database_engine(schema.url)
+    with engine.connect() as connection:
+        upgrade_to_head(connection)
+        connection.commit()
+    yield Database(engine)
+    engine.dispose()
+    postgres_schema_factory.drop(schema.name)
+
+
 # --- SQLite ----------------------------------------------------------------------------------
 
 

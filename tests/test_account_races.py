@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 
 import pytest
 
@@ -11,25 +10,11 @@ from servicekonto.accounts.context import build_account_context
 from servicekonto.accounts.service import AccountService
 from servicekonto.clock import FixedClock
 from servicekonto.config import Settings
-from servicekonto.store.engine import Database, create_database_engine
-from servicekonto.store.schema import upgrade_to_head
-from tests.conftest import PostgresSchemaFactory
+from servicekonto.store.engine import Database
 from tests.web_helpers import EMAIL, REGISTRATION, RecordingMailSender, cheap_settings
 
 pytestmark = pytest.mark.postgres
 PARALLEL = 6
-
-
-@pytest.fixture
-def race_db(postgres_schema_factory: PostgresSchemaFactory) -> Iterator[Database]:
-    schema = postgres_schema_factory.create()
-    engine = create_database_engine(schema.url)
-    with engine.connect() as connection:
-        upgrade_to_head(connection)
-        connection.commit()
-    yield Database(engine)
-    engine.dispose()
-    postgres_schema_factory.drop(schema.name)
 
 
 def _run_together(action: object, count: int) -> list[object]:

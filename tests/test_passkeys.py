@@ -16,7 +16,7 @@ import struct
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import cbor2
@@ -29,6 +29,7 @@ from servicekonto.accounts.models import LoginSession, Person, WebAuthnCredentia
 from servicekonto.accounts.passkeys import PasskeyError, PasskeyService
 from servicekonto.clock import FixedClock
 from servicekonto.store.engine import Database
+from tests.factories import add_person
 
 RP_ID = "localhost"
 ORIGIN = "http://localhost:8000"
@@ -150,26 +151,6 @@ class SoftwareAuthenticator:
 # --- fixtures ---------------------------------------------------------------------------------
 
 
-def add_person(session: Session, email: str, now: datetime) -> Person:
-    person = Person(
-        email=email,
-        password_hash="$argon2id$not-checked-here",
-        given_names="Lena",
-        family_name="Hoffmann",
-        birth_date=date(1992, 1, 30),
-        birth_place="Ulmen",
-        street="Marktplatz",
-        house_number="1",
-        postal_code="56766",
-        city="Ulmen",
-        created_at=now,
-        updated_at=now,
-    )
-    session.add(person)
-    session.flush()
-    return person
-
-
 def add_login_session(session: Session, person: Person, now: datetime) -> LoginSession:
     login = LoginSession(
         token_digest=os.urandom(32).hex(),
@@ -262,7 +243,7 @@ def test_registration_options_ask_for_a_passkey_of_this_person(ceremony: Ceremon
     assert options["user"] == {
         "id": b64url(ceremony.person.id.bytes),
         "name": "lena@example.de",
-        "displayName": "Lena Hoffmann",
+        "displayName": "Anna Schmitt",
     }
     assert options["authenticatorSelection"]["residentKey"] == "preferred"
     assert options["authenticatorSelection"]["userVerification"] == "preferred"

@@ -5,20 +5,19 @@ from __future__ import annotations
 import re
 import threading
 import uuid
-from collections.abc import Callable, Iterator
-from datetime import date, datetime, timedelta
+from collections.abc import Callable
+from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from servicekonto.accounts import recovery_codes
-from servicekonto.accounts.models import Person, RecoveryCode
+from servicekonto.accounts.models import RecoveryCode
 from servicekonto.clock import FixedClock
 from servicekonto.security.secrets import Digester
-from servicekonto.store.engine import Database, create_database_engine
-from servicekonto.store.schema import upgrade_to_head
-from tests.conftest import TEST_SECRET_KEY, PostgresSchemaFactory
+from servicekonto.store.engine import Database
+from tests.conftest import TEST_SECRET_KEY
+from tests.factories import add_person
 
 LOOK_ALIKES = set("01OIL")
 FORMAT = re.compile(r"[A-Z0-9]{5}-[A-Z0-9]{5}")
@@ -27,26 +26,6 @@ FORMAT = re.compile(r"[A-Z0-9]{5}-[A-Z0-9]{5}")
 @pytest.fixture
 def digester() -> Digester:
     return recovery_codes.digester_for(TEST_SECRET_KEY)
-
-
-def add_person(session: Session, email: str, now: datetime) -> Person:
-    person = Person(
-        email=email,
-        password_hash="$argon2id$not-checked-here",
-        given_names="Jonas",
-        family_name="Becker",
-        birth_date=date(1979, 9, 3),
-        birth_place="Zell (Mosel)",
-        street="Schlossstraße",
-        house_number="5a",
-        postal_code="56856",
-        city="Zell (Mosel)",
-        created_at=now,
-        updated_at=now,
-    )
-    session.add(person)
-    session.flush()
-    return person
 
 
 def setup_codes(
@@ -196,19 +175,6 @@ def test_only_digests_are_stored(db: Database, digester: Digester, clock: FixedC
 
 
 # --- concurrency ------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def race_db(postgres_schema_factory: PostgresSchemaFactory) -> Iterator[Database]:
-    """A real engine with a pool: the `db` fixture's single connection cannot race itself."""
-    schema = postgres_schema_factory.create()
-    database = Database(create_database_engine(schema.url))
-    with database.connection() as connection:
-        upgrade_to_head(connection)
-        connection.commit()
-    yield database
-    database.dispose()
-    postgres_schema_factory.drop(schema.name)
 
 
 @pytest.mark.postgres

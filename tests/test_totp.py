@@ -13,8 +13,7 @@ import hmac
 import struct
 import threading
 import uuid
-from collections.abc import Iterator
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 from xml.etree import ElementTree
 
@@ -32,9 +31,9 @@ from servicekonto.accounts.totp import (
 )
 from servicekonto.clock import FixedClock
 from servicekonto.security.encryption import SecretBox
-from servicekonto.store.engine import Database, create_database_engine
-from servicekonto.store.schema import upgrade_to_head
-from tests.conftest import TEST_SECRET_KEY, PostgresSchemaFactory
+from servicekonto.store.engine import Database
+from tests.conftest import TEST_SECRET_KEY
+from tests.factories import add_person
 
 STEP = timedelta(seconds=30)
 
@@ -76,26 +75,6 @@ def test_reference_implementation_matches_rfc6238_appendix_b(unix_time: int, exp
 @pytest.fixture
 def service() -> TotpService:
     return TotpService(SecretBox(TEST_SECRET_KEY, SEED_BOX_PURPOSE))
-
-
-def add_person(session: Session, email: str, now: datetime) -> Person:
-    person = Person(
-        email=email,
-        password_hash="$argon2id$not-checked-here",
-        given_names="Anna",
-        family_name="Schmitt",
-        birth_date=date(1985, 4, 12),
-        birth_place="Cochem",
-        street="Endertplatz",
-        house_number="2",
-        postal_code="56812",
-        city="Cochem",
-        created_at=now,
-        updated_at=now,
-    )
-    session.add(person)
-    session.flush()
-    return person
 
 
 def enrol(db: Database, service: TotpService, now: datetime, email: str) -> tuple[uuid.UUID, str]:
@@ -415,19 +394,6 @@ def test_a_seed_sealed_under_another_secret_key_does_not_verify(
 
 
 # --- concurrency ------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def race_db(postgres_schema_factory: PostgresSchemaFactory) -> Iterator[Database]:
-    """A real engine with a pool: the `db` fixture's single connection cannot race itself."""
-    schema = postgres_schema_factory.create()
-    database = Database(create_database_engine(schema.url))
-    with database.connection() as connection:
-        upgrade_to_head(connection)
-        connection.commit()
-    yield database
-    database.dispose()
-    postgres_schema_factory.drop(schema.name)
 
 
 @pytest.mark.postgres
