@@ -7,10 +7,11 @@ PIP_INSTALL := $(BIN)/python -m pip install --quiet --disable-pip-version-check 
 
 .PHONY: run test lint typecheck imports pytest openapi settings-docs bench-login clean
 
+# The demo environment adds the demo letterbox, where PIN letters can be read on screen.
 run: $(VENV)/.installed
-	$(BIN)/servicekonto db upgrade
-	$(BIN)/servicekonto demo
-	$(BIN)/servicekonto serve --host 127.0.0.1 --port 8000
+	SERVICEKONTO_ENV=demo $(BIN)/servicekonto db upgrade
+	SERVICEKONTO_ENV=demo $(BIN)/servicekonto demo
+	SERVICEKONTO_ENV=demo $(BIN)/servicekonto serve --host 127.0.0.1 --port 8000
 
 test: $(VENV)/.installed-dev lint typecheck imports pytest
 

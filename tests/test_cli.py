@@ -37,8 +37,9 @@ def test_demo_on_embedded_default_is_idempotent(tmp_path: Path) -> None:
     assert first.returncode == 0, first.stderr
     assert second.returncode == 0, second.stderr
     created, again = json.loads(first.stdout), json.loads(second.stdout)
-    assert created["created"] == {"authorities": 5, "citizens": 1}
-    assert again["created"] == {"authorities": 0, "citizens": 0}
+    assert created["created"] == {"authorities": 5, "citizens": 1, "registry_residents": 5200}
+    assert again["created"] == {"authorities": 0, "citizens": 0, "registry_residents": 0}
+    assert [r["family_name"] for r in created["registry_residents"]][:2] == ["Becker", "Hoffmann"]
     assert created["citizen"]["email"] == "erika.mustermann@example.org"
     assert created["citizen"]["password"] == again["citizen"]["password"]
     assert [a["id"] for a in created["authorities"]] == [a["id"] for a in again["authorities"]]
@@ -143,7 +144,7 @@ def test_postgres_needs_an_explicit_upgrade_then_serves_the_demo(
 
     demo = run_cli(tmp_path, "demo", "--json", SERVICEKONTO_DATABASE_URL=url)
     assert demo.returncode == 0, demo.stderr
-    assert json.loads(demo.stdout)["created"] == {"authorities": 5, "citizens": 1}
+    assert json.loads(demo.stdout)["created"]["citizens"] == 1
 
 
 def test_env_example_command_matches_the_committed_file(tmp_path: Path) -> None:

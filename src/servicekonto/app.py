@@ -26,6 +26,7 @@ from servicekonto.config import Settings, load_settings, with_secret_key
 from servicekonto.mail.senders import MailSender, build_mail_sender
 from servicekonto.metadata import SERVICE_NAME, __version__
 from servicekonto.observability import configure_logging
+from servicekonto.registration.context import build_identity_context
 from servicekonto.security.secrets import Digester
 from servicekonto.store.engine import Database
 from servicekonto.web.csrf import CsrfProtection
@@ -90,6 +91,7 @@ def _install_services(
     secret = settings.secret_key.get_secret_value() if settings.secret_key else ""
     context = build_account_context(settings, database, clock, mail_sender)
     app.state.accounts = context
+    app.state.identity = build_identity_context(context)
     app.state.csrf = CsrfProtection(Digester(secret, "csrf"), settings.issuer)
     app.state.login_service = LoginService(context)
     app.state.account_service = AccountService(context)

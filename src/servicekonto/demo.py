@@ -20,6 +20,9 @@ from servicekonto.clock import Clock
 from servicekonto.config import Settings
 from servicekonto.errors import ConfigurationError
 from servicekonto.mail.senders import build_mail_sender
+from servicekonto.registry.csv_format import load_packaged_residents
+from servicekonto.registry.importer import import_residents
+from servicekonto.registry.repository import ResidentRepository
 from servicekonto.store.engine import Database
 
 DEMO_ACTOR = "cli:demo"
@@ -73,6 +76,8 @@ class DemoReport:
     authorities: list[AuthorityOut] = field(default_factory=list)
     created: dict[str, int] = field(default_factory=dict)
     citizen: dict[str, str] = field(default_factory=dict)
+    # Invented registry residents: register as one of them to receive a PIN letter.
+    residents: list[dict[str, str]] = field(default_factory=list)
 
     def urls(self) -> dict[str, str]:
         return {
@@ -90,6 +95,7 @@ class DemoReport:
             "created": self.created,
             "authorities": [authority.model_dump(mode="json") for authority in self.authorities],
             "citizen": self.citizen,
+            "registry_residents": self.residents,
         }
 
 
@@ -112,7 +118,35 @@ def seed_demo(settings: Settings, database: Database, clock: Clock) -> DemoRepor
         created += ensured.created
     report.created["authorities"] = created
     _seed_citizen(settings, database, clock, report)
+    _seed_registry(database, report)
     return report
+
+
+DEMO_RESIDENTS_SHOWN = 5
+
+
+def _seed_registry(database: Database, report: DemoReport) -> None:
+    """Load the synthetic residents once, and name a few a new user can register as."""
+    with database.session() as session:
+        empty = ResidentRepository(session).count() == 0
+    if empty:
+        import_residents(database, load_packaged_residents())
+    report.created["registry_residents"] = len(load_packaged_residents()) if empty else 0
+    with database.session() as session:
+        shown = ResidentRepository(session).first(DEMO_RESIDENTS_SHOWN)
+    report.residents = [
+        {
+            "given_names": resident.given_names,
+            "family_name": resident.family_name,
+            "birth_name": resident.birth_name or "",
+            "birth_date": resident.birth_date.isoformat(),
+            "street": resident.address.street,
+            "house_number": resident.address.house_number,
+            "postal_code": resident.address.postal_code,
+            "city": resident.address.city,
+        }
+        for resident in shown
+    ]
 
 
 def _seed_citizen(settings: Settings, database: Database, clock: Clock, report: DemoReport) -> None:
@@ -141,6 +175,14 @@ def render_text(report: DemoReport) -> str:
         "Demo citizen (log in at " + report.urls()["login"] + "):",
         f"  e-mail    {report.citizen.get('email', '')}",
         f"  password  {report.citizen.get('password', '')}",
+        "",
+        "Register as one of these invented registry residents to get a PIN letter",
+        "(with SERVICEKONTO_ENV=demo it appears in the demo letterbox on the account page):",
+        *(
+            f"  {r['given_names']} {r['family_name']}, born {r['birth_date']}, "
+            f"{r['street']} {r['house_number']}, {r['postal_code']} {r['city']}"
+            for r in report.residents
+        ),
         "",
         "Try it:",
         *(f"  {name:<10} {url}" for name, url in report.urls().items()),

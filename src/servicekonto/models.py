@@ -15,6 +15,9 @@ from servicekonto.accounts.models import (
 )
 from servicekonto.audit.models import AuditEvent
 from servicekonto.authorities.models import Authority
+from servicekonto.pinletters.models import PinLetter
+from servicekonto.registration.models import IdentityCheck
+from servicekonto.registry.models import RegistryResident
 from servicekonto.store.base import Base
 
 metadata = Base.metadata
@@ -23,10 +26,13 @@ __all__ = [
     "AuditEvent",
     "Authority",
     "EmailToken",
+    "IdentityCheck",
     "LoginSession",
     "LoginThrottle",
     "Person",
+    "PinLetter",
     "RecoveryCode",
+    "RegistryResident",
     "TotpFactor",
     "WebAuthnCredential",
     "metadata",

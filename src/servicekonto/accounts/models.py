@@ -42,6 +42,8 @@ class Person(Base):
     identity_proofing: Mapped[str] = mapped_column(
         String(30), default=IdentityProofing.SELF_DECLARED.value
     )
+    # When the personal data were last confirmed by a source better than the person's word.
+    identity_verified_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 

@@ -152,7 +152,8 @@ class AccountService:
                 is not None
             )
 
-    def confirm_email(self, token: str) -> bool:
+    def confirm_email(self, token: str) -> uuid.UUID | None:
+        """Confirm the address; the person's id, or None for an unusable link."""
         with self._c.database.unit_of_work() as uow:
             now = self._c.clock.now()
             redeemed = self._c.email_tokens.redeem(
@@ -164,13 +165,14 @@ class AccountService:
                 else None
             )
             if person is None:
-                return False
+                return None
             if person.email_verified_at is None:
                 person.email_verified_at = now
                 person.updated_at = now
             _audit(uow.session, self._c, "account.email_confirmed", person.id)
+            person_id = person.id
             uow.commit()
-        return True
+        return person_id
 
     # --- password reset ---------------------------------------------------------------------
 

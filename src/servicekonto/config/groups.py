@@ -189,3 +189,46 @@ class MailSettings(BaseModel):
     smtp_timeout: float = Field(
         default=10.0, gt=0, le=120, description="Seconds to wait for the SMTP server."
     )
+
+
+class RegistrySettings(BaseModel):
+    """The population registry the identity check asks."""
+
+    adapter: Literal["mock", "http"] = Field(
+        default="mock",
+        description="mock: the residents loaded with `registry import`; http: a registry gateway.",
+    )
+    url: str = Field(
+        default="http://127.0.0.1:8081",
+        description="Base URL of the registry gateway (adapter http), e.g. the registry mock.",
+    )
+    timeout: float = Field(
+        default=5.0, gt=0, le=60, description="Seconds to wait for one registry answer."
+    )
+    attempts: int = Field(
+        default=3, ge=1, le=10, description="Tries per lookup before the registry counts as down."
+    )
+    retry_minutes: int = Field(
+        default=15,
+        ge=1,
+        le=1440,
+        description="When the registry was down: minutes until the next check.",
+    )
+
+
+class LetterSettings(BaseModel):
+    """PIN letters: validity, attempts, and the sender printed on them."""
+
+    validity_days: int = Field(default=30, ge=1, le=365, description="Days a PIN letter is valid.")
+    max_attempts: int = Field(
+        default=5, ge=1, le=20, description="Wrong PINs after which a letter is used up."
+    )
+    per_year: int = Field(
+        default=3, ge=1, le=50, description="Letters a person may order within a year."
+    )
+    sender_name: str = Field(
+        default="Kreisverwaltung Cochem-Zell", description="Authority named as the sender."
+    )
+    sender_address: str = Field(
+        default="Endertplatz 2, 56812 Cochem", description="Sender address on one line."
+    )

@@ -19,9 +19,11 @@ from servicekonto.config.groups import (
     POSTGRES_DRIVER_SCHEME,
     Argon2Settings,
     DatabaseSettings,
+    LetterSettings,
     LoginSettings,
     LogSettings,
     MailSettings,
+    RegistrySettings,
     ServerSettings,
     SessionSettings,
     TokenSettings,
@@ -48,10 +50,10 @@ class Settings(BaseSettings):
         validate_default=True,
     )
 
-    env: Literal["development", "production"] = Field(
+    env: Literal["development", "demo", "production"] = Field(
         default="development",
         description=(
-            "development: safe embedded defaults; "
+            "development: safe embedded defaults; demo: development plus the demo letterbox; "
             "production: refuses http, SQLite and missing secrets."
         ),
     )
@@ -84,6 +86,10 @@ class Settings(BaseSettings):
     login: LoginSettings = Field(default_factory=LoginSettings, description="Brute-force defence.")
     tokens: TokenSettings = Field(default_factory=TokenSettings, description="E-mailed links.")
     mail: MailSettings = Field(default_factory=MailSettings, description="Outgoing mail.")
+    registry: RegistrySettings = Field(
+        default_factory=RegistrySettings, description="Population registry."
+    )
+    letters: LetterSettings = Field(default_factory=LetterSettings, description="PIN letters.")
 
     @field_validator("issuer")
     @classmethod

@@ -11,6 +11,7 @@ from servicekonto.accounts.login import CurrentSession, LoginService
 from servicekonto.accounts.second_factors import SecondFactorService
 from servicekonto.accounts.service import AccountService
 from servicekonto.config import Settings
+from servicekonto.registration.context import IdentityContext
 from servicekonto.web.csrf import CSRF_COOKIE, CSRF_FIELD, CSRF_HEADER, CsrfProtection
 from servicekonto.web.rendering import Page, build_page
 
@@ -33,6 +34,11 @@ def account_service(request: Request) -> AccountService:
 def second_factor_service(request: Request) -> SecondFactorService:
     service: SecondFactorService = request.app.state.second_factor_service
     return service
+
+
+def identity_context(request: Request) -> IdentityContext:
+    context: IdentityContext = request.app.state.identity
+    return context
 
 
 def session_cookie(request: Request) -> str | None:
@@ -126,3 +132,4 @@ JsonCallDep = Annotated[JsonCall, Depends(json_call)]
 LoginDep = Annotated[LoginService, Depends(login_service)]
 AccountsDep = Annotated[AccountService, Depends(account_service)]
 SecondFactorsDep = Annotated[SecondFactorService, Depends(second_factor_service)]
+IdentityDep = Annotated[IdentityContext, Depends(identity_context)]

@@ -4,11 +4,19 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from servicekonto.web.pages import account, home, login, password, registration, security
+from servicekonto.web.pages import (
+    account,
+    home,
+    identity,
+    login,
+    password,
+    registration,
+    security,
+)
 
 
 def page_router() -> APIRouter:
     router = APIRouter(include_in_schema=False)
-    for module in (home, registration, login, password, account, security):
+    for module in (home, registration, login, password, account, security, identity):
         router.include_router(module.router)
     return router

@@ -10,6 +10,7 @@ from servicekonto.trust.levels import TrustLevel
 from servicekonto.web.dependencies import (
     AccountsDep,
     ActionFormDep,
+    IdentityDep,
     PageDep,
     SecondFactorsDep,
     SignedInDep,
@@ -27,10 +28,14 @@ CONFIRM_CHANGE = "/account/email/confirm"
 def overview(
     page: PageDep,
     current: SignedInDep,
+    *,
     accounts: AccountsDep,
     factors: SecondFactorsDep,
+    identity: IdentityDep,
     updated: str = "",
 ) -> HTMLResponse | RedirectResponse:
+    # A registry that was down is asked again when the person looks.
+    check = identity.checks.run_if_due(current.person_id)
     person = accounts.profile(current.person_id)
     if person is None:
         return redirect(page, "/login")
@@ -41,6 +46,7 @@ def overview(
         level=int(current.level),
         levels=[int(level) for level in TrustLevel],
         security=factors.status(person.id),
+        check=check,
         updated=updated,
     )
 

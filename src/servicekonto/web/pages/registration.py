@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 
 from servicekonto.accounts.models import EmailTokenPurpose
 from servicekonto.accounts.validation import ACADEMIC_TITLES
-from servicekonto.web.dependencies import AccountsDep, PageDep, SubmissionDep
+from servicekonto.web.dependencies import AccountsDep, IdentityDep, PageDep, SubmissionDep
 from servicekonto.web.pages.common import FORM_EXPIRED, form_problem
 from servicekonto.web.rendering import redirect, render
 
@@ -49,10 +49,15 @@ def confirm_email_page(page: PageDep, accounts: AccountsDep, token: str = "") ->
 
 
 @router.post("/confirm-email", response_model=None)
-def confirm_email(page: PageDep, form: SubmissionDep, accounts: AccountsDep) -> HTMLResponse:
+def confirm_email(
+    page: PageDep, form: SubmissionDep, accounts: AccountsDep, identity: IdentityDep
+) -> HTMLResponse:
     token = form.get("token")
     if not form.csrf_ok:
         return form_problem(page, "confirm_email.html", form, FORM_EXPIRED, token=token)
-    if not accounts.confirm_email(token):
+    person_id = accounts.confirm_email(token)
+    if person_id is None:
         return render(page, "link_invalid.html", status=410)
-    return render(page, "email_confirmed.html")
+    # A confirmed address starts the registry check: only then can a letter be worth printing.
+    check = identity.checks.start(person_id)
+    return render(page, "email_confirmed.html", check=check)

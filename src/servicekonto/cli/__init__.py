@@ -15,13 +15,15 @@ import typer
 import uvicorn
 
 from servicekonto.app import render_openapi
+from servicekonto.cli.common import ensure_schema, load_cli_settings, open_database
+from servicekonto.cli.letters import letters_cli
+from servicekonto.cli.registry import registry_cli, registry_mock_cli
 from servicekonto.clock import SystemClock
-from servicekonto.config import Settings, load_settings, render_env_example, with_secret_key
+from servicekonto.config import render_env_example
 from servicekonto.demo import refuse_production, render_text, seed_demo
 from servicekonto.errors import ConfigurationError
 from servicekonto.metadata import SERVICE_NAME, __version__
-from servicekonto.observability import configure_logging, get_logger
-from servicekonto.store.engine import Database
+from servicekonto.observability import get_logger
 from servicekonto.store.schema import current_revision, head_revision, upgrade_to_head
 
 cli = typer.Typer(
@@ -33,6 +35,9 @@ cli = typer.Typer(
 )
 db_cli = typer.Typer(help="Database schema.", no_args_is_help=True)
 cli.add_typer(db_cli, name="db")
+cli.add_typer(registry_cli, name="registry")
+cli.add_typer(registry_mock_cli, name="registry-mock")
+cli.add_typer(letters_cli, name="letters")
 log = get_logger("servicekonto.cli")
 
 
@@ -54,38 +59,6 @@ def _root(
     """servicekonto: one account for every procedure of the district."""
 
 
-def _settings() -> Settings:
-    settings = with_secret_key(load_settings())
-    configure_logging(settings.log.level, settings.log_format)
-    return settings
-
-
-def _database(settings: Settings) -> Database:
-    try:
-        database = Database.from_url(settings.database_url, settings.database)
-    except OSError as error:  # the embedded default cannot create its directory
-        raise ConfigurationError(
-            f"cannot create the database file: {error.strerror}: {error.filename}"
-        ) from None
-    database.ping()
-    return database
-
-
-def _ensure_schema(settings: Settings, database: Database) -> None:
-    """The embedded default migrates itself; a shared database is migrated deliberately."""
-    with database.connection() as connection:
-        if settings.uses_embedded_database:
-            upgrade_to_head(connection)
-            connection.commit()
-            return
-        revision = current_revision(connection)
-    if revision != head_revision():
-        raise ConfigurationError(
-            f"the database schema is at revision {revision or 'none'}, expected {head_revision()}: "
-            f"run `{SERVICE_NAME} db upgrade` first"
-        )
-
-
 @cli.command()
 def serve(
     host: Annotated[
@@ -100,9 +73,9 @@ def serve(
     ] = None,
 ) -> None:
     """Serve the web application (migrating the embedded database first)."""
-    settings = _settings()
-    database = _database(settings)
-    _ensure_schema(settings, database)
+    settings = load_cli_settings()
+    database = open_database(settings)
+    ensure_schema(settings, database)
     database.dispose()
     server = settings.server
     log.info(
@@ -123,8 +96,8 @@ def serve(
 @db_cli.command("upgrade")
 def db_upgrade() -> None:
     """Apply all migrations up to the newest one."""
-    settings = _settings()
-    database = _database(settings)
+    settings = load_cli_settings()
+    database = open_database(settings)
     with database.connection() as connection:
         upgrade_to_head(connection)
         connection.commit()
@@ -135,8 +108,8 @@ def db_upgrade() -> None:
 @db_cli.command("current")
 def db_current() -> None:
     """Print the database's schema revision and the newest one."""
-    settings = _settings()
-    database = _database(settings)
+    settings = load_cli_settings()
+    database = open_database(settings)
     with database.connection() as connection:
         revision = current_revision(connection)
     database.dispose()
@@ -150,10 +123,10 @@ def demo(
     ] = False,
 ) -> None:
     """Seed demo data (idempotent) and print how to use it."""
-    settings = _settings()
+    settings = load_cli_settings()
     refuse_production(settings)
-    database = _database(settings)
-    _ensure_schema(settings, database)
+    database = open_database(settings)
+    ensure_schema(settings, database)
     report = seed_demo(settings, database, SystemClock())
     database.dispose()
     typer.echo(

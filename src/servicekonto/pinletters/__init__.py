@@ -1,0 +1,1 @@
+"""PIN letters: issued to the registered address, exported to the print shop, redeemed once."""

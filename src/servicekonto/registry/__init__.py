@@ -1,0 +1,1 @@
+"""The population registry (Melderegister): the port, a mock adapter, an HTTP adapter."""
