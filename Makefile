@@ -35,6 +35,7 @@ bench-login: $(VENV)/.installed-dev
 # Regenerate the committed descriptions after changing routes or settings (tests check both).
 openapi: $(VENV)/.installed
 	$(BIN)/servicekonto openapi --output openapi/servicekonto.json
+	$(BIN)/python -c "from servicekonto.registry_mock.app import render_openapi; print(render_openapi(), end='')" > openapi/registry-mock.json
 
 settings-docs: $(VENV)/.installed
 	$(BIN)/python tools/update_settings_docs.py

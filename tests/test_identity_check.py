@@ -293,3 +293,76 @@ def test_concurrent_wrong_pins_never_lose_an_attempt(
     letter = _letter(race_db)
     assert letter.attempts == 5, "every attempt counted, none beyond the limit"
     assert letter.status == LetterStatus.EXPIRED
+
+
+def test_the_pin_api_answers_in_json(
+    registry: Database, browser: Browser, mail: RecordingMailSender
+) -> None:
+    assert browser.client.get("/api/v1/identity").status_code == 401
+    _confirmed(browser, mail, given_names="Anna Maria")
+    status = browser.client.get("/api/v1/identity").json()
+    assert status["state"] == "matched"
+    assert status["attempts_left"] == 5
+    wrong = browser.client.post("/api/v1/identity/pin", json={"pin": "AAAA BBBB CC"})
+    assert wrong.status_code == 422
+    assert wrong.headers["content-type"] == "application/problem+json"
+    assert wrong.json()["attempts_left"] == 4
+    foreign = browser.client.post(
+        "/api/v1/identity/pin",
+        json={"pin": _pin(registry)},
+        headers={"origin": "https://evil.example"},
+    )
+    assert foreign.status_code == 403
+    right = browser.client.post("/api/v1/identity/pin", json={"pin": _pin(registry)})
+    assert right.json() == {"status": "bound"}
+    assert browser.client.get("/api/v1/identity").json()["state"] == "bound"
+
+
+def test_pin_guessing_across_accounts_from_one_address_is_stopped(
+    settings: Settings, db: Database, clock: FixedClock, mail: RecordingMailSender
+) -> None:
+    people = [
+        replace(RESIDENT, resident_id=f"R90001{index}", given_names=name, family_name="Klein")
+        for index, name in enumerate(["Anna", "Berta", "Clara", "Dora"])
+    ]
+    import_residents(db, people)
+    strict = settings.login.model_copy(update={"ip_lock_after_failures": 6})
+    app = create_app(
+        cheap_settings(settings, login=strict), database=db, clock=clock, mail_sender=mail
+    )
+    browsers = []
+    for person in people:
+        browser = Browser(app)
+        email = f"{person.given_names.lower()}@example.org"
+        browser.register(email=email, given_names=person.given_names, family_name="Klein")
+        browser.confirm(mail.last_link())
+        assert browser.login(email=email).status_code == 303
+        browsers.append(browser)
+    # Two guesses per account stay under each account's own delay; the address counts them all.
+    answers = [
+        browser.post("/account/pin", {"pin": "AAAA BBBB CC"}).status_code
+        for _ in range(2)
+        for browser in browsers
+    ]
+    assert answers == [422] * 6 + [429, 429]
+
+
+def test_at_most_three_letters_a_year(
+    settings: Settings, registry: Database, clock: FixedClock, mail: RecordingMailSender
+) -> None:
+    lenient = settings.login.model_copy(update={"free_failures": 50, "lock_after_failures": 100})
+    app = create_app(
+        cheap_settings(settings, login=lenient), database=registry, clock=clock, mail_sender=mail
+    )
+    browser = _confirmed(Browser(app), mail, given_names="Anna Maria")
+    ordered = []
+    for _ in range(3):
+        for _ in range(5):
+            browser.post("/account/pin", {"pin": "AAAA BBBB CC"})
+        ordered.append(browser.post("/account/letter", {}).headers["location"])
+    assert ordered == [
+        "/account?updated=letter_ordered",
+        "/account?updated=letter_ordered",
+        "/account?updated=letter_refused",
+    ]
+    assert GERMAN("identity.no_more_letters") in browser.get("/account").text

@@ -18,7 +18,7 @@ from servicekonto.accounts.context import build_account_context
 from servicekonto.accounts.login import LoginService
 from servicekonto.accounts.second_factors import SecondFactorService
 from servicekonto.accounts.service import AccountService
-from servicekonto.api import health, problem_types
+from servicekonto.api import health, identity, problem_types
 from servicekonto.api.middleware import RequestContextMiddleware
 from servicekonto.api.problems import http_exception_problem, validation_problem
 from servicekonto.clock import Clock, SystemClock
@@ -78,6 +78,7 @@ def create_app(
     install_error_handlers(app)
     app.include_router(health.router)
     app.include_router(problem_types.router)
+    app.include_router(identity.router)
     app.include_router(page_router())
     app.mount("/static", StaticFiles(packages=[("servicekonto.web", "static")]), name="static")
     app.add_middleware(SecurityHeadersMiddleware, https=settings.https)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated
@@ -64,3 +65,16 @@ def letters_export(
     typer.echo(
         json.dumps(summary, indent=2) if as_json else f"exported {result.count} letters to {out}"
     )
+
+
+@letters_cli.command("posted")
+def letters_posted(
+    batch_id: Annotated[
+        uuid.UUID, typer.Argument(help="The batch id printed by `letters export`.")
+    ],
+) -> None:
+    """Record that the print shop posted a batch (its letters go from exported to posted)."""
+    outbox, database = _outbox()
+    count = outbox.mark_posted(batch_id)
+    database.dispose()
+    typer.echo(f"{count} letters posted")

@@ -15,16 +15,18 @@ from sqlalchemy.orm import Session
 
 from servicekonto.clock import Clock
 from servicekonto.config import Settings
+from servicekonto.observability import get_logger
 from servicekonto.pinletters.issuing import LetterTools, unseal_pin
 from servicekonto.pinletters.letter import LetterContent
 from servicekonto.pinletters.manifest import ManifestRow, write_manifest
-from servicekonto.pinletters.models import PinLetter
+from servicekonto.pinletters.models import LetterStatus, PinLetter
 from servicekonto.pinletters.pins import grouped
-from servicekonto.pinletters.render import LetterPdfWriter, render_letter
+from servicekonto.pinletters.render import AddressDoesNotFitError, LetterPdfWriter, render_letter
 from servicekonto.pinletters.repository import LetterRepository
 from servicekonto.store.engine import Database
 
 PIN_ENTRY_PATH = "/account/pin"
+log = get_logger(__name__)
 
 
 @dataclass(frozen=True)
@@ -103,11 +105,27 @@ class LetterOutbox:
                 pin = unseal_pin(letter, self._tools.box)
                 if pin is None:  # cannot happen for a queued letter; never print a blank PIN
                     continue
-                writer.add(letter_content(letter, pin, self._settings))
+                try:
+                    writer.add(letter_content(letter, pin, self._settings))
+                except AddressDoesNotFitError:
+                    # Stays queued for a person to look at; the rest of the batch goes out.
+                    log.warning("letter not exported", letter_number=letter.letter_number)
+                    continue
                 rows.append(_manifest_row(letter, page=len(rows) + 1))
                 letter.exported(batch_id, now)
         write_manifest(manifest, rows)
         return len(rows)
+
+    def mark_posted(self, batch_id: uuid.UUID) -> int:
+        """The print shop confirms a batch went into the post."""
+        with self._database.unit_of_work() as uow:
+            now = self._clock.now()
+            letters = LetterRepository(uow.session).in_batch(batch_id)
+            for letter in letters:
+                if letter.status == LetterStatus.EXPORTED:
+                    letter.posted(now)
+            uow.commit()
+        return sum(1 for letter in letters if letter.status == LetterStatus.POSTED)
 
     def listing(self, status: str | None = None) -> list[LetterListing]:
         with self._database.unit_of_work() as uow:

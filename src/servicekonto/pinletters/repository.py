@@ -81,6 +81,9 @@ class LetterRepository:
         )
         yield from self._session.scalars(query)
 
+    def in_batch(self, batch_id: uuid.UUID) -> list[PinLetter]:
+        return list(self._session.scalars(select(PinLetter).where(PinLetter.batch_id == batch_id)))
+
     def listed(self, status: str | None) -> list[PinLetter]:
         query = select(PinLetter).order_by(PinLetter.created_at, PinLetter.id)
         if status is not None:

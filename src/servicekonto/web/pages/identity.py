@@ -59,6 +59,9 @@ def pin_enter(
     )
     if outcome.status == PinStatus.REGISTRY_UNAVAILABLE:
         response.status_code = 503
+    if outcome.status == PinStatus.THROTTLED:
+        response.status_code = 429
+        response.headers["retry-after"] = str(outcome.retry_after)
     return response
 
 
