@@ -30,7 +30,7 @@ from servicekonto.registry.port import (
 from servicekonto.security.encryption import SecretBox
 from servicekonto.store.engine import Database
 from tests.conftest import TEST_SECRET_KEY
-from tests.web_helpers import Browser, RecordingMailSender, cheap_settings
+from tests.web_helpers import REGISTRATION, Browser, RecordingMailSender, cheap_settings
 
 GERMAN = Translator("de")
 RESIDENT = ResidentRecord(
@@ -366,3 +366,37 @@ def test_at_most_three_letters_a_year(
         "/account?updated=letter_refused",
     ]
     assert GERMAN("identity.no_more_letters") in browser.get("/account").text
+
+
+def test_corrected_data_are_checked_again(
+    registry: Database, browser: Browser, mail: RecordingMailSender
+) -> None:
+    _confirmed(browser, mail, given_names="Anna Maria", street="Marktplatz")
+    assert _check(registry).state == CheckState.NO_MATCH
+    form = browser.get("/account/data")
+    assert 'value="Marktplatz"' in form.text
+    bad = browser.post("/account/data", {**_data(), "postal_code": "123"})
+    assert bad.status_code == 422
+    assert _check(registry).state == CheckState.NO_MATCH
+    saved = browser.post("/account/data", _data())
+    assert saved.headers["location"] == "/account?updated=data"
+    assert _check(registry).state == CheckState.MATCHED
+    assert _letter(registry).status == LetterStatus.QUEUED
+
+
+def _data() -> dict[str, str]:
+    fields = ("academic_title", "given_names", "family_name", "birth_name", "birth_date")
+    data = {key: REGISTRATION[key] for key in fields}
+    data.update(birth_place="Cochem", street="Moselstraße", house_number="12a", postal_code="56812")
+    return {**data, "city": "Cochem"}
+
+
+def test_registry_confirmed_data_cannot_be_edited(
+    registry: Database, browser: Browser, mail: RecordingMailSender
+) -> None:
+    _confirmed(browser, mail, given_names="Anna Maria")
+    browser.post("/account/pin", {"pin": _pin(registry)})
+    assert browser.get("/account/data").headers["location"] == "/account"
+    refused = browser.post("/account/data", _data())
+    assert refused.status_code == 422
+    assert GERMAN("data.verified") in refused.text

@@ -317,6 +317,22 @@ class AccountService:
         self._c.notifier.email_changed(old_email, locale, new_email)
         return True
 
+    def update_personal_data(self, person_id: uuid.UUID, form: Mapping[str, str]) -> Outcome:
+        """Correct self-declared data; once the registry confirmed them, they are not ours."""
+        data, errors = validate_personal_data(form, self._c.clock.now().date())
+        if errors or data is None:
+            return Outcome(errors)
+        with self._c.database.unit_of_work() as uow:
+            person = PersonRepository(uow.session).by_id(person_id)
+            if person is None or person.identity_proofing != "self_declared":
+                return Outcome({"form": "data.verified"})
+            for name, value in data.__dict__.items():
+                setattr(person, name, value)
+            person.updated_at = self._c.clock.now()
+            _audit(uow.session, self._c, "account.personal_data_corrected", person.id)
+            uow.commit()
+        return Outcome()
+
     def logout_everywhere(self, person_id: uuid.UUID) -> int:
         with self._c.database.unit_of_work() as uow:
             count = LoginSessionRepository(uow.session).revoke_all_for(

@@ -38,6 +38,7 @@ from servicekonto.store.engine import Database
 from servicekonto.trust.levels import IdentityProofing
 
 YEAR = timedelta(days=365)
+_CORRECTABLE = frozenset({CheckState.NO_MATCH, CheckState.AMBIGUOUS})
 
 
 class PinStatus(StrEnum):
@@ -179,6 +180,16 @@ class IdentityCheckService:
             _audit(session, self._clock, "identity.registry_ambiguous", person.id)
         else:
             check.not_matched(now)
+
+    def recheck_after_correction(self, person_id: uuid.UUID) -> CheckView:
+        """Corrected data after no match (or an ambiguous one): ask the registry again."""
+        with self._database.unit_of_work() as uow:
+            check = CheckRepository(uow.session).for_person(person_id, lock=True)
+            person = PersonRepository(uow.session).by_id(person_id)
+            if check is not None and person is not None and check.state in _CORRECTABLE:
+                check.restart(_query_snapshot(person), self._clock.now())
+                uow.commit()
+        return self.run_if_due(person_id)
 
     # --- the PIN ------------------------------------------------------------------------------
 

@@ -10,6 +10,7 @@ from servicekonto.web.pages import (
     identity,
     login,
     password,
+    personal_data,
     registration,
     security,
 )
@@ -17,6 +18,15 @@ from servicekonto.web.pages import (
 
 def page_router() -> APIRouter:
     router = APIRouter(include_in_schema=False)
-    for module in (home, registration, login, password, account, security, identity):
+    for module in (
+        home,
+        registration,
+        login,
+        password,
+        account,
+        security,
+        identity,
+        personal_data,
+    ):
         router.include_router(module.router)
     return router
