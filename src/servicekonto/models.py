@@ -15,6 +15,8 @@ from servicekonto.accounts.models import (
 )
 from servicekonto.audit.models import AuditEvent
 from servicekonto.authorities.models import Authority
+from servicekonto.clients.models import OidcClient
+from servicekonto.keys.models import SigningKey
 from servicekonto.pinletters.models import PinLetter
 from servicekonto.registration.models import IdentityCheck
 from servicekonto.registry.models import RegistryResident
@@ -29,10 +31,12 @@ __all__ = [
     "IdentityCheck",
     "LoginSession",
     "LoginThrottle",
+    "OidcClient",
     "Person",
     "PinLetter",
     "RecoveryCode",
     "RegistryResident",
+    "SigningKey",
     "TotpFactor",
     "WebAuthnCredential",
     "metadata",

@@ -15,7 +15,9 @@ import typer
 import uvicorn
 
 from servicekonto.app import render_openapi
+from servicekonto.cli.clients import clients_cli
 from servicekonto.cli.common import ensure_schema, load_cli_settings, open_database
+from servicekonto.cli.keys import keys_cli
 from servicekonto.cli.letters import letters_cli
 from servicekonto.cli.registry import registry_cli, registry_mock_cli
 from servicekonto.clock import SystemClock
@@ -38,6 +40,8 @@ cli.add_typer(db_cli, name="db")
 cli.add_typer(registry_cli, name="registry")
 cli.add_typer(registry_mock_cli, name="registry-mock")
 cli.add_typer(letters_cli, name="letters")
+cli.add_typer(clients_cli, name="clients")
+cli.add_typer(keys_cli, name="keys")
 log = get_logger("servicekonto.cli")
 
 

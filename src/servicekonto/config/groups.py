@@ -232,3 +232,26 @@ class LetterSettings(BaseModel):
     sender_address: str = Field(
         default="Endertplatz 2, 56812 Cochem", description="Sender address on one line."
     )
+
+
+class KeySettings(BaseModel):
+    """Token signing keys and their rotation."""
+
+    publish_lead_minutes: int = Field(
+        default=10,
+        ge=0,
+        le=10080,
+        description="Minutes a new key is published in the JWKS before it signs (caches refresh).",
+    )
+    keep_published_hours: int = Field(
+        default=24,
+        ge=1,
+        le=8760,
+        description="Hours a replaced key stays published: longer than any token it signed lives.",
+    )
+    cache_seconds: int = Field(
+        default=30,
+        ge=0,
+        le=3600,
+        description="Seconds an instance keeps the keys before re-reading.",
+    )

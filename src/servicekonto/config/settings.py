@@ -19,6 +19,7 @@ from servicekonto.config.groups import (
     POSTGRES_DRIVER_SCHEME,
     Argon2Settings,
     DatabaseSettings,
+    KeySettings,
     LetterSettings,
     LoginSettings,
     LogSettings,
@@ -90,6 +91,7 @@ class Settings(BaseSettings):
         default_factory=RegistrySettings, description="Population registry."
     )
     letters: LetterSettings = Field(default_factory=LetterSettings, description="PIN letters.")
+    keys: KeySettings = Field(default_factory=KeySettings, description="Token signing keys.")
 
     @field_validator("issuer")
     @classmethod

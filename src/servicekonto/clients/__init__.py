@@ -1,0 +1,1 @@
+"""Relying parties (specialist procedures) and their registration with the provider."""

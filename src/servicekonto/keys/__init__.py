@@ -1,0 +1,1 @@
+"""Signing keys for tokens: generated, stored encrypted, rotated, published as a JWKS."""
