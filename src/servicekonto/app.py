@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -21,14 +22,20 @@ from servicekonto.accounts.service import AccountService
 from servicekonto.api import health, identity, problem_types
 from servicekonto.api.middleware import RequestContextMiddleware
 from servicekonto.api.problems import http_exception_problem, validation_problem
+from servicekonto.clients.service import ClientService
+from servicekonto.clients.service import digester_for as client_digester
 from servicekonto.clock import Clock, SystemClock
 from servicekonto.config import Settings, load_settings, with_secret_key
+from servicekonto.keys.service import KeyRing
 from servicekonto.mail.senders import MailSender, build_mail_sender
 from servicekonto.metadata import SERVICE_NAME, __version__
 from servicekonto.observability import configure_logging
+from servicekonto.oidc import endpoints as oauth_endpoints
+from servicekonto.oidc.server import ProviderServer
 from servicekonto.registration.context import build_identity_context
 from servicekonto.security.secrets import Digester
 from servicekonto.store.engine import Database
+from servicekonto.tokens.service import TokenService
 from servicekonto.web.csrf import CsrfProtection
 from servicekonto.web.errors import error_page, install_page_handlers, wants_html
 from servicekonto.web.router import page_router
@@ -79,6 +86,7 @@ def create_app(
     app.include_router(health.router)
     app.include_router(problem_types.router)
     app.include_router(identity.router)
+    app.include_router(oauth_endpoints.router)
     app.include_router(page_router())
     app.mount("/static", StaticFiles(packages=[("servicekonto.web", "static")]), name="static")
     app.add_middleware(SecurityHeadersMiddleware, https=settings.https)
@@ -97,6 +105,18 @@ def _install_services(
     app.state.login_service = LoginService(context)
     app.state.account_service = AccountService(context)
     app.state.second_factor_service = SecondFactorService(context)
+    key_ring = KeyRing(settings, database, clock)
+    app.state.key_ring = key_ring
+    tokens = TokenService(
+        database,
+        clock,
+        key_ring,
+        settings.issuer,
+        timedelta(seconds=settings.oauth.access_token_seconds),
+    )
+    app.state.tokens = tokens
+    clients = ClientService(database, clock, client_digester(secret))
+    app.state.oauth_server = ProviderServer(settings.issuer, clients, tokens, clock)
 
 
 def create_app_from_env() -> FastAPI:

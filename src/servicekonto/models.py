@@ -21,6 +21,7 @@ from servicekonto.pinletters.models import PinLetter
 from servicekonto.registration.models import IdentityCheck
 from servicekonto.registry.models import RegistryResident
 from servicekonto.store.base import Base
+from servicekonto.tokens.models import IssuedToken
 
 metadata = Base.metadata
 
@@ -29,6 +30,7 @@ __all__ = [
     "Authority",
     "EmailToken",
     "IdentityCheck",
+    "IssuedToken",
     "LoginSession",
     "LoginThrottle",
     "OidcClient",

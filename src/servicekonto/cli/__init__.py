@@ -24,6 +24,7 @@ from servicekonto.clock import SystemClock
 from servicekonto.config import render_env_example
 from servicekonto.demo import refuse_production, render_text, seed_demo
 from servicekonto.errors import ConfigurationError
+from servicekonto.keys.service import KeyService
 from servicekonto.metadata import SERVICE_NAME, __version__
 from servicekonto.observability import get_logger
 from servicekonto.store.schema import current_revision, head_revision, upgrade_to_head
@@ -80,6 +81,8 @@ def serve(
     settings = load_cli_settings()
     database = open_database(settings)
     ensure_schema(settings, database)
+    # A fresh installation must be able to sign its first token at once.
+    KeyService(settings, database, SystemClock()).ensure_keys()
     database.dispose()
     server = settings.server
     log.info(

@@ -255,3 +255,11 @@ class KeySettings(BaseModel):
         le=3600,
         description="Seconds an instance keeps the keys before re-reading.",
     )
+
+
+class OAuthSettings(BaseModel):
+    """Tokens issued to procedures."""
+
+    access_token_seconds: int = Field(
+        default=600, ge=30, le=86400, description="Lifetime of an access token in seconds."
+    )

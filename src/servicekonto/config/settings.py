@@ -24,6 +24,7 @@ from servicekonto.config.groups import (
     LoginSettings,
     LogSettings,
     MailSettings,
+    OAuthSettings,
     RegistrySettings,
     ServerSettings,
     SessionSettings,
@@ -92,6 +93,7 @@ class Settings(BaseSettings):
     )
     letters: LetterSettings = Field(default_factory=LetterSettings, description="PIN letters.")
     keys: KeySettings = Field(default_factory=KeySettings, description="Token signing keys.")
+    oauth: OAuthSettings = Field(default_factory=OAuthSettings, description="Issued tokens.")
 
     @field_validator("issuer")
     @classmethod

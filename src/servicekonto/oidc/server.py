@@ -1,0 +1,198 @@
+"""authlib's AuthorizationServer wired to our storage, framework-free.
+
+Requests come in as `PlainRequest` (method, URL, headers, form) and responses go out as
+`PlainResponse`; only `endpoints.py` converts from and to Starlette (STYLE habit 11).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+from authlib.oauth2.rfc6749 import AuthorizationServer, InvalidScopeError, OAuth2Request
+from authlib.oauth2.rfc6749.grants import ClientCredentialsGrant
+from authlib.oauth2.rfc6749.requests import BasicOAuth2Payload
+from authlib.oauth2.rfc7009 import RevocationEndpoint
+from authlib.oauth2.rfc7662 import IntrospectionEndpoint
+
+from servicekonto.clients.service import ClientService
+from servicekonto.clock import Clock
+from servicekonto.oidc.adapters import AccessTokenRecord, RegisteredClient
+from servicekonto.tokens.service import TokenService
+
+SECRET_METHODS = ["client_secret_basic", "client_secret_post"]
+# Scopes a procedure may ask for in its own name (no person behind the token).
+SERVICE_SCOPES = frozenset({"safe.deposit"})
+
+
+@dataclass(frozen=True)
+class PlainRequest:
+    method: str
+    url: str
+    headers: dict[str, str]
+    form: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class PlainResponse:
+    status: int
+    body: dict[str, Any]
+    headers: list[tuple[str, str]]
+
+
+class Headers(dict[str, str]):
+    """Header lookup ignoring case, as HTTP says (authlib asks for "Authorization")."""
+
+    def __init__(self, headers: dict[str, str]) -> None:
+        super().__init__({name.lower(): value for name, value in headers.items()})
+
+    def get(self, name: str, default: Any = None) -> Any:
+        return super().get(name.lower(), default)
+
+    def __getitem__(self, name: str) -> str:
+        return super().__getitem__(name.lower())
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and super().__contains__(name.lower())
+
+
+class PlainOAuth2Request(OAuth2Request):  # type: ignore[misc]
+    """authlib's request over our PlainRequest: query arguments and form kept apart."""
+
+    def __init__(self, request: PlainRequest) -> None:
+        super().__init__(request.method, request.url, None, Headers(request.headers))
+        self._args = dict(parse_qsl(urlsplit(request.url).query, keep_blank_values=True))
+        self._form = dict(request.form)
+        self.payload = BasicOAuth2Payload({**self._args, **self._form})
+
+    @property
+    def args(self) -> dict[str, str]:
+        return self._args
+
+    @property
+    def form(self) -> dict[str, str]:
+        return self._form
+
+
+class ServiceCredentials(ClientCredentialsGrant):  # type: ignore[misc]
+    """RFC 6749 §4.4 for procedure-to-service calls, secret-authenticated clients only."""
+
+    TOKEN_ENDPOINT_AUTH_METHODS = SECRET_METHODS
+
+
+class TokenIntrospection(IntrospectionEndpoint):  # type: ignore[misc]
+    CLIENT_AUTH_METHODS = SECRET_METHODS
+
+    def query_token(
+        self, token_string: str, token_type_hint: str | None
+    ) -> AccessTokenRecord | None:
+        server: ProviderServer = self.server
+        return server.find_token(token_string)
+
+    def check_permission(
+        self, token: AccessTokenRecord, client: RegisteredClient, request: Any
+    ) -> bool:
+        # A procedure may ask about the tokens issued to it, not about anyone else's.
+        return token.check_client(client)
+
+    def introspect_token(self, token: AccessTokenRecord) -> dict[str, Any]:
+        claims = token.claims
+        return {
+            "active": True,
+            "client_id": claims.client_id,
+            "scope": claims.scope,
+            "sub": claims.subject,
+            "aud": claims.client_id,
+            "iss": self.server.issuer,
+            "exp": int(claims.expires_at.timestamp()),
+            "iat": int(claims.issued_at.timestamp()),
+            "jti": claims.jti,
+            "token_type": "Bearer",
+        }
+
+
+class TokenRevocation(RevocationEndpoint):  # type: ignore[misc]
+    CLIENT_AUTH_METHODS = SECRET_METHODS
+
+    def query_token(
+        self, token_string: str, token_type_hint: str | None
+    ) -> AccessTokenRecord | None:
+        server: ProviderServer = self.server
+        return server.find_token(token_string)
+
+    def revoke_token(self, token: AccessTokenRecord, request: Any) -> None:
+        self.server.tokens.revoke(token.raw, token.claims.client_id)
+
+
+class ProviderServer(AuthorizationServer):  # type: ignore[misc]
+    def __init__(
+        self, issuer: str, clients: ClientService, tokens: TokenService, clock: Clock
+    ) -> None:
+        super().__init__(scopes_supported=None)
+        self.issuer = issuer
+        self.clients = clients
+        self.tokens = tokens
+        self.clock = clock
+        self.register_token_generator("default", self._generate_token)
+        self.register_grant(ServiceCredentials)
+        self.register_endpoint(TokenIntrospection)
+        self.register_endpoint(TokenRevocation)
+
+    # --- what authlib asks of us -------------------------------------------------------------
+
+    def query_client(self, client_id: str) -> RegisteredClient | None:
+        client = self.clients.get(client_id) if client_id and len(client_id) <= 100 else None
+        if client is None or client.disabled:
+            return None
+        return RegisteredClient(client, self.clients.authenticate_secret)
+
+    def save_token(self, token: dict[str, Any], request: OAuth2Request) -> None:
+        """Nothing to do: `TokenService.issue` recorded the token when it was made."""
+
+    def send_signal(self, name: str, *args: Any, **kwargs: Any) -> None:
+        """No listeners: audit and logging happen in the services."""
+
+    def create_oauth2_request(self, request: PlainRequest) -> OAuth2Request:
+        return PlainOAuth2Request(request)
+
+    def create_json_request(self, request: PlainRequest) -> Any:
+        raise NotImplementedError("no JSON requests yet")
+
+    def handle_response(
+        self, status: int, body: Any, headers: list[tuple[str, str]]
+    ) -> PlainResponse:
+        payload = body if isinstance(body, dict) else json.loads(body or "{}")
+        return PlainResponse(status, payload, list(headers))
+
+    # --- tokens ---------------------------------------------------------------------------------
+
+    def _generate_token(  # noqa: PLR0917 - the signature authlib calls generators with
+        self,
+        grant_type: str,
+        client: RegisteredClient,
+        user: Any = None,
+        scope: str | None = None,
+        expires_in: int | None = None,
+        include_refresh_token: bool = True,
+    ) -> dict[str, Any]:
+        requested = set((scope or "").split())
+        allowed = set(client.client.scopes) & SERVICE_SCOPES
+        if not requested or not requested <= allowed:
+            # RFC 6749 §5.2: a scope the client may not have is refused, not silently trimmed.
+            raise InvalidScopeError()
+        granted = " ".join(sorted(requested))
+        issued = self.tokens.issue(client.get_client_id(), granted)
+        return {
+            "token_type": "Bearer",
+            "access_token": issued.token,
+            "expires_in": issued.expires_in,
+            "scope": granted,
+        }
+
+    def find_token(self, token_string: str) -> AccessTokenRecord | None:
+        claims = self.tokens.check(token_string)
+        if claims is None:
+            return None
+        return AccessTokenRecord(token_string, claims, self.clock.now())

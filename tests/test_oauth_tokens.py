@@ -1,0 +1,329 @@
+"""Procedure-to-service tokens: client_credentials, introspection, revocation, JWKS, metadata.
+
+Access tokens are checked with python-jose against the published JWKS, and one test drives the
+token endpoint with Authlib's own OAuth 2.0 client over a real HTTP server.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import timedelta
+
+import pytest
+import uvicorn
+from authlib.integrations.httpx_client import OAuth2Client
+from fastapi import FastAPI
+from jose import jwt as jose_jwt
+from starlette.testclient import TestClient
+
+from servicekonto.app import create_app
+from servicekonto.authorities.models import AuthorityKind
+from servicekonto.authorities.schemas import AuthoritySpec
+from servicekonto.authorities.service import AuthorityService
+from servicekonto.clients.schemas import ClientSpec
+from servicekonto.clients.service import ClientService, digester_for
+from servicekonto.clock import FixedClock
+from servicekonto.config import Settings
+from servicekonto.keys.service import KeyService
+from servicekonto.store.engine import Database
+from tests.cli_helpers import free_port
+from tests.conftest import TEST_SECRET_KEY
+from tests.web_helpers import RecordingMailSender, cheap_settings
+
+SCOPE = "safe.deposit"
+
+
+@dataclass
+class Procedure:
+    client_id: str
+    secret: str
+
+
+def _client(db: Database, clock: FixedClock, client_id: str, **overrides: object) -> Procedure:
+    spec = {
+        "client_id": client_id,
+        "name": "Hundeanmeldung",
+        "authority": "vg-test",
+        "redirect_uris": ["https://procedure.example.de/callback"],
+        "grant_types": ["client_credentials"],
+        "scopes": [SCOPE],
+        **overrides,
+    }
+    authority = AuthorityService(db, clock).ensure(
+        AuthoritySpec(slug="vg-test", name="VG Test", kind=AuthorityKind.MUNICIPAL_ASSOCIATION),
+        actor="test",
+    )
+    added = ClientService(db, clock, digester_for(TEST_SECRET_KEY)).add(
+        ClientSpec.model_validate(spec), authority.authority.id, "test"
+    )
+    assert added.client_secret is not None
+    return Procedure(client_id, added.client_secret)
+
+
+@pytest.fixture
+def oauth_app(settings: Settings, db: Database, clock: FixedClock) -> FastAPI:
+    KeyService(settings, db, clock).ensure_keys()
+    return create_app(
+        cheap_settings(settings), database=db, clock=clock, mail_sender=RecordingMailSender()
+    )
+
+
+@pytest.fixture
+def http(oauth_app: FastAPI) -> TestClient:
+    return TestClient(oauth_app, follow_redirects=False)
+
+
+@pytest.fixture
+def procedure(db: Database, clock: FixedClock) -> Procedure:
+    return _client(db, clock, "vg-test.hundeanmeldung")
+
+
+def _token(http: TestClient, who: Procedure, scope: str = SCOPE) -> dict[str, object]:
+    response = http.post(
+        "/oidc/token",
+        data={"grant_type": "client_credentials", "scope": scope},
+        auth=(who.client_id, who.secret),
+    )
+    assert response.status_code == 200, response.text
+    assert response.headers["cache-control"] == "no-store"
+    body: dict[str, object] = response.json()
+    return body
+
+
+def _verify(http: TestClient, token: str, audience: str, settings: Settings) -> dict[str, object]:
+    jwks = http.get("/oidc/jwks").json()
+    header = jose_jwt.get_unverified_header(token)
+    key = next(k for k in jwks["keys"] if k["kid"] == header["kid"])
+    # Signature, audience and issuer by python-jose; the times against the test clock below
+    # (python-jose reads the real clock, the server runs on the fixed one).
+    claims: dict[str, object] = jose_jwt.decode(
+        token,
+        key,
+        algorithms=[key["alg"]],
+        audience=audience,
+        issuer=settings.issuer,
+        options={"verify_exp": False, "verify_iat": False, "verify_nbf": False},
+    )
+    return claims
+
+
+def test_client_credentials_token_is_a_verifiable_jwt(
+    http: TestClient, procedure: Procedure, settings: Settings, clock: FixedClock
+) -> None:
+    body = _token(http, procedure)
+    assert body["token_type"] == "Bearer"
+    assert body["scope"] == SCOPE
+    assert body["expires_in"] == 600
+    token = str(body["access_token"])
+    assert jose_jwt.get_unverified_header(token)["typ"] == "at+jwt"
+    claims = _verify(http, token, procedure.client_id, settings)
+    assert claims["iat"] == int(clock.now().timestamp())
+    assert claims["exp"] == int(clock.now().timestamp()) + 600
+    assert claims["client_id"] == procedure.client_id
+    assert claims["sub"] == procedure.client_id
+    assert claims["scope"] == SCOPE
+    assert {"jti", "iat", "exp"} <= set(claims)
+
+
+def test_secret_in_the_body_works_too(http: TestClient, db: Database, clock: FixedClock) -> None:
+    poster = _client(db, clock, "vg-test.poster", token_endpoint_auth_method="client_secret_post")
+    response = http.post(
+        "/oidc/token",
+        data={
+            "grant_type": "client_credentials",
+            "scope": SCOPE,
+            "client_id": poster.client_id,
+            "client_secret": poster.secret,
+        },
+    )
+    assert response.status_code == 200, response.text
+
+
+@pytest.mark.parametrize(
+    ("auth", "error", "status"),
+    [
+        (("vg-test.hundeanmeldung", "sk_cs_wrong"), "invalid_client", 401),
+        (("nobody", "sk_cs_wrong"), "invalid_client", 401),
+        (None, "invalid_client", 401),
+    ],
+)
+def test_bad_client_authentication_is_refused(
+    http: TestClient, procedure: Procedure, auth: tuple[str, str] | None, error: str, status: int
+) -> None:
+    response = http.post(
+        "/oidc/token", data={"grant_type": "client_credentials", "scope": SCOPE}, auth=auth
+    )
+    assert response.status_code == status
+    assert response.json()["error"] == error
+    assert "access_token" not in response.json()
+
+
+def test_a_disabled_client_gets_nothing(
+    http: TestClient, procedure: Procedure, db: Database, clock: FixedClock
+) -> None:
+    ClientService(db, clock, digester_for(TEST_SECRET_KEY)).disable(procedure.client_id, "test")
+    response = http.post(
+        "/oidc/token",
+        data={"grant_type": "client_credentials", "scope": SCOPE},
+        auth=(procedure.client_id, procedure.secret),
+    )
+    assert response.json()["error"] == "invalid_client"
+
+
+@pytest.mark.parametrize("scope", ["openid", "", "safe.deposit profile", "x" * 300])
+def test_scopes_beyond_the_clients_are_refused(
+    http: TestClient, procedure: Procedure, scope: str
+) -> None:
+    response = http.post(
+        "/oidc/token",
+        data={"grant_type": "client_credentials", "scope": scope},
+        auth=(procedure.client_id, procedure.secret),
+    )
+    assert response.status_code == 400
+    assert response.json()["error"] == "invalid_scope"
+
+
+@pytest.mark.parametrize("grant", ["password", "authorization_code", "", "urn:x"])
+def test_other_grants_are_refused(http: TestClient, procedure: Procedure, grant: str) -> None:
+    response = http.post(
+        "/oidc/token", data={"grant_type": grant}, auth=(procedure.client_id, procedure.secret)
+    )
+    assert response.status_code in {400, 401}
+    assert response.json()["error"] in {
+        "unsupported_grant_type",
+        "invalid_request",
+        "invalid_grant",
+    }
+
+
+def test_introspection_answers_only_for_own_live_tokens(
+    http: TestClient, procedure: Procedure, db: Database, clock: FixedClock
+) -> None:
+    other = _client(db, clock, "vg-test.other")
+    token = str(_token(http, procedure)["access_token"])
+
+    def introspect(who: Procedure, value: str) -> dict[str, object]:
+        response = http.post(
+            "/oidc/introspect", data={"token": value}, auth=(who.client_id, who.secret)
+        )
+        assert response.status_code == 200
+        body: dict[str, object] = response.json()
+        return body
+
+    own = introspect(procedure, token)
+    assert own["active"] is True
+    assert own["scope"] == SCOPE
+    assert own["client_id"] == procedure.client_id
+    assert introspect(other, token) == {"active": False}
+    assert introspect(procedure, "not-a-token") == {"active": False}
+    clock.advance(timedelta(seconds=601))
+    assert introspect(procedure, token) == {"active": False}
+
+
+def test_revocation_by_the_owner_ends_the_token(
+    http: TestClient, procedure: Procedure, db: Database, clock: FixedClock
+) -> None:
+    other = _client(db, clock, "vg-test.other")
+    token = str(_token(http, procedure)["access_token"])
+    refused = http.post("/oidc/revoke", data={"token": token}, auth=(other.client_id, other.secret))
+    assert refused.status_code == 400
+    still = http.post(
+        "/oidc/introspect", data={"token": token}, auth=(procedure.client_id, procedure.secret)
+    )
+    assert still.json()["active"] is True
+    done = http.post(
+        "/oidc/revoke", data={"token": token}, auth=(procedure.client_id, procedure.secret)
+    )
+    assert done.status_code == 200
+    gone = http.post(
+        "/oidc/introspect", data={"token": token}, auth=(procedure.client_id, procedure.secret)
+    )
+    assert gone.json() == {"active": False}
+    # RFC 7009 §2.2: an unknown token is not an error.
+    unknown = http.post(
+        "/oidc/revoke", data={"token": "whatever"}, auth=(procedure.client_id, procedure.secret)
+    )
+    assert unknown.status_code == 200
+
+
+def _b64(data: dict[str, object]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(b"=").decode()
+
+
+def test_forged_tokens_are_not_active(http: TestClient, procedure: Procedure) -> None:
+    token = str(_token(http, procedure)["access_token"])
+    header, payload, _ = token.split(".")
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    unsigned = f"{_b64({'alg': 'none', 'typ': 'at+jwt'})}.{payload}."
+    kid = jose_jwt.get_unverified_header(token)["kid"]
+    public = next(k for k in http.get("/oidc/jwks").json()["keys"] if k["kid"] == kid)
+    # The classic confusion: HS256 with the public key as the shared secret.
+    hmac_forged = jose_jwt.encode(
+        claims, json.dumps(public), algorithm="HS256", headers={"kid": kid, "typ": "at+jwt"}
+    )
+    tampered = f"{header}.{_b64({**claims, 'scope': 'everything'})}.{token.split('.')[2]}"
+    for forged in (unsigned, hmac_forged, tampered):
+        response = http.post(
+            "/oidc/introspect", data={"token": forged}, auth=(procedure.client_id, procedure.secret)
+        )
+        assert response.json() == {"active": False}
+
+
+def test_metadata_and_jwks(http: TestClient, settings: Settings) -> None:
+    metadata = http.get("/.well-known/oauth-authorization-server").json()
+    assert metadata["issuer"] == settings.issuer
+    assert metadata["token_endpoint"] == f"{settings.issuer}/oidc/token"
+    assert metadata["grant_types_supported"] == ["client_credentials"]
+    keys = http.get("/oidc/jwks").json()["keys"]
+    assert {key["alg"] for key in keys} == {"ES256", "RS256"}
+    assert all("d" not in key for key in keys), "never a private member"
+
+
+def test_tokens_survive_a_key_rotation(
+    http: TestClient, procedure: Procedure, settings: Settings, db: Database, clock: FixedClock
+) -> None:
+    before = str(_token(http, procedure)["access_token"])
+    KeyService(settings, db, clock).rotate("ES256")
+    clock.advance(timedelta(minutes=11))  # past the publish lead and the key ring's cache
+    after = str(_token(http, procedure)["access_token"])
+    assert (
+        jose_jwt.get_unverified_header(before)["kid"]
+        != jose_jwt.get_unverified_header(after)["kid"]
+    )
+    kids = {key["kid"] for key in http.get("/oidc/jwks").json()["keys"]}
+    assert jose_jwt.get_unverified_header(before)["kid"] in kids, "the old key stays published"
+
+
+@pytest.fixture
+def live_server(oauth_app: FastAPI) -> Iterator[str]:
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(oauth_app, host="127.0.0.1", port=port, log_config=None))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert server.started
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.mark.parametrize("method", ["client_secret_basic", "client_secret_post"])
+def test_authlib_client_gets_a_token_over_http(
+    live_server: str, db: Database, clock: FixedClock, method: str
+) -> None:
+    who = _client(
+        db, clock, f"vg-test.{method.replace('_', '-')}", token_endpoint_auth_method=method
+    )
+    with OAuth2Client(
+        who.client_id, who.secret, scope=SCOPE, token_endpoint_auth_method=method
+    ) as client:
+        token = client.fetch_token(f"{live_server}/oidc/token", grant_type="client_credentials")
+    assert token["token_type"] == "Bearer"
+    assert token["scope"] == SCOPE
