@@ -26,15 +26,18 @@ from servicekonto.clients.service import ClientService
 from servicekonto.clients.service import digester_for as client_digester
 from servicekonto.clock import Clock, SystemClock
 from servicekonto.config import Settings, load_settings, with_secret_key
+from servicekonto.federation.service import FederationService
 from servicekonto.keys.service import KeyRing
 from servicekonto.mail.senders import MailSender, build_mail_sender
 from servicekonto.metadata import SERVICE_NAME, __version__
 from servicekonto.observability import configure_logging
 from servicekonto.oidc import endpoints as oauth_endpoints
+from servicekonto.oidc.authorize import AuthorizationFlow
 from servicekonto.oidc.server import ProviderServer
 from servicekonto.registration.context import build_identity_context
-from servicekonto.security.secrets import Digester
+from servicekonto.security.secrets import Digester, derive_key
 from servicekonto.store.engine import Database
+from servicekonto.tokens.codes import GrantStore
 from servicekonto.tokens.service import TokenService
 from servicekonto.web.csrf import CsrfProtection
 from servicekonto.web.errors import error_page, install_page_handlers, wants_html
@@ -116,7 +119,21 @@ def _install_services(
     )
     app.state.tokens = tokens
     clients = ClientService(database, clock, client_digester(secret))
-    app.state.oauth_server = ProviderServer(settings.issuer, clients, tokens, clock)
+    grant_store = GrantStore(
+        database, Digester(secret, "grant"), timedelta(days=settings.oauth.refresh_token_days)
+    )
+    app.state.oauth_server = ProviderServer(
+        settings.issuer,
+        clients,
+        tokens,
+        clock,
+        keys=key_ring,
+        grant_store=grant_store,
+        pairwise_key=derive_key(secret, "pairwise-subject"),
+    )
+    federation = FederationService(database, clock)
+    app.state.federation = federation
+    app.state.authorization_flow = AuthorizationFlow(app.state.oauth_server, federation)
 
 
 def create_app_from_env() -> FastAPI:

@@ -16,20 +16,24 @@ from servicekonto.accounts.models import (
 from servicekonto.audit.models import AuditEvent
 from servicekonto.authorities.models import Authority
 from servicekonto.clients.models import OidcClient
+from servicekonto.federation.models import Consent, Interaction
 from servicekonto.keys.models import SigningKey
 from servicekonto.pinletters.models import PinLetter
 from servicekonto.registration.models import IdentityCheck
 from servicekonto.registry.models import RegistryResident
 from servicekonto.store.base import Base
-from servicekonto.tokens.models import IssuedToken
+from servicekonto.tokens.models import AuthorizationCode, IssuedToken, RefreshToken
 
 metadata = Base.metadata
 
 __all__ = [
     "AuditEvent",
     "Authority",
+    "AuthorizationCode",
+    "Consent",
     "EmailToken",
     "IdentityCheck",
+    "Interaction",
     "IssuedToken",
     "LoginSession",
     "LoginThrottle",
@@ -37,6 +41,7 @@ __all__ = [
     "Person",
     "PinLetter",
     "RecoveryCode",
+    "RefreshToken",
     "RegistryResident",
     "SigningKey",
     "TotpFactor",

@@ -59,6 +59,7 @@ class CurrentSession:
     methods: tuple[str, ...]
     level: TrustLevel
     second_factor_pending: bool
+    authenticated_at: datetime
 
 
 class LoginService:
@@ -274,6 +275,7 @@ def _describe(login_session: LoginSession, person: Person, level: TrustLevel) ->
         methods=tuple(login_session.methods),
         level=level,
         second_factor_pending=login_session.second_factor_pending,
+        authenticated_at=login_session.authenticated_at,
     )
 
 

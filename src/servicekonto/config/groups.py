@@ -263,3 +263,6 @@ class OAuthSettings(BaseModel):
     access_token_seconds: int = Field(
         default=600, ge=30, le=86400, description="Lifetime of an access token in seconds."
     )
+    refresh_token_days: int = Field(
+        default=30, ge=1, le=365, description="Lifetime of a refresh token in days."
+    )

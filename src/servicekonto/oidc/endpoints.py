@@ -2,17 +2,25 @@
 
 from __future__ import annotations
 
+import uuid
+from html import escape
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
+from servicekonto.accounts.login import CurrentSession, LoginService
+from servicekonto.accounts.service import AccountService
+from servicekonto.federation.attributes import claims_for
 from servicekonto.keys.service import KeyRing
+from servicekonto.oidc.authorize import AuthorizationFlow, ErrorPage, Outcome, Redirect
 from servicekonto.oidc.metadata import (
+    AUTHORIZE_PATH,
     INTROSPECTION_PATH,
     JWKS_PATH,
     REVOCATION_PATH,
     TOKEN_PATH,
+    USERINFO_PATH,
     authorization_server_metadata,
 )
 from servicekonto.oidc.server import PlainRequest, PlainResponse, ProviderServer
@@ -31,10 +39,7 @@ async def plain_request(request: Request) -> PlainRequest:
     values = {key: value for key, value in form.items() if isinstance(value, str)}
     # The URL as clients address us (the issuer), not as the proxy forwarded it: behind a
     # TLS-terminating proxy the hop to us is plain http, the request itself was not.
-    url = request.app.state.settings.issuer + request.url.path
-    if request.url.query:
-        url += "?" + request.url.query
-    return PlainRequest(request.method, url, dict(request.headers), values)
+    return PlainRequest(request.method, _issuer_url(request), dict(request.headers), values)
 
 
 def _server(request: Request) -> ProviderServer:
@@ -79,3 +84,90 @@ def jwks(request: Request) -> JSONResponse:
 )
 def metadata(request: Request) -> dict[str, Any]:
     return authorization_server_metadata(request.app.state.settings.issuer)
+
+
+@router.get("/.well-known/openid-configuration", summary="OpenID Connect Discovery 1.0")
+def discovery(request: Request) -> dict[str, Any]:
+    return authorization_server_metadata(request.app.state.settings.issuer)
+
+
+def _session(request: Request) -> CurrentSession | None:
+    login: LoginService = request.app.state.login_service
+    return login.current(request.cookies.get(request.app.state.settings.session.cookie_name))
+
+
+def _flow(request: Request) -> AuthorizationFlow:
+    flow: AuthorizationFlow = request.app.state.authorization_flow
+    return flow
+
+
+def _answer(outcome: Outcome) -> Response:
+    if isinstance(outcome, Redirect):
+        return RedirectResponse(outcome.url, status_code=302, headers={"cache-control": "no-store"})
+    return _error_page(outcome)
+
+
+def _error_page(error: ErrorPage) -> HTMLResponse:
+    # Never redirected: the request named no verified redirect URI (STYLE habit 3).
+    body = (
+        '<!doctype html><html lang="de"><head><meta charset="utf-8">'
+        '<title>Anmeldung nicht möglich</title><link rel="stylesheet" href="/static/site.css">'
+        '</head><body><main class="container"><h1>Anmeldung nicht möglich</h1>'
+        "<p>Die Anfrage des Verfahrens ist ungültig. Bitte kehren Sie zum Verfahren zurück "
+        'und versuchen Sie es erneut.</p><p lang="en">The procedure\'s request is invalid.</p>'
+        f"<p><code>{escape(error.error)}</code></p></main></body></html>"
+    )
+    return HTMLResponse(body, status_code=400, headers={"cache-control": "no-store"})
+
+
+@router.get(AUTHORIZE_PATH, summary="Authorization endpoint (OIDC Core §3.1.2)")
+def authorize_get(request: Request) -> Response:
+    plain = PlainRequest("GET", _issuer_url(request), dict(request.headers), {})
+    return _answer(_flow(request).start(plain, _session(request)))
+
+
+@router.post(AUTHORIZE_PATH, summary="Authorization endpoint, form-encoded (OIDC Core §3.1.2.1)")
+def authorize_post(request: Request, plain: PlainDep) -> Response:
+    return _answer(_flow(request).start(plain, _session(request)))
+
+
+@router.get(f"{AUTHORIZE_PATH}/resume/{{interaction_id}}", include_in_schema=False)
+def authorize_resume(request: Request, interaction_id: uuid.UUID) -> Response:
+    return _answer(_flow(request).resume(interaction_id, _session(request)))
+
+
+@router.get(f"{AUTHORIZE_PATH}/deny/{{interaction_id}}", include_in_schema=False)
+def authorize_deny(request: Request, interaction_id: uuid.UUID, reason: str = "") -> Response:
+    error = "unmet_authentication_requirements" if reason == "level" else "access_denied"
+    return _answer(_flow(request).deny(interaction_id, error))
+
+
+@router.get(USERINFO_PATH, summary="UserInfo (OIDC Core §5.3)")
+def userinfo_get(request: Request) -> JSONResponse:
+    return userinfo(request)
+
+
+@router.post(USERINFO_PATH, summary="UserInfo by POST (OIDC Core §5.3.1)")
+def userinfo_post(request: Request) -> JSONResponse:
+    return userinfo(request)
+
+
+def userinfo(request: Request) -> JSONResponse:
+    server: ProviderServer = request.app.state.oauth_server
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    record = server.find_token(token.strip()) if scheme.lower() == "bearer" else None
+    if record is None or record.claims.person_id is None:
+        # RFC 6750 §3.1: the token is missing, invalid, expired or revoked.
+        headers = {"www-authenticate": 'Bearer error="invalid_token"', **NO_STORE}
+        return JSONResponse({"error": "invalid_token"}, status_code=401, headers=headers)
+    accounts: AccountService = request.app.state.account_service
+    person = accounts.profile(record.claims.person_id)
+    if person is None:
+        return JSONResponse({"error": "invalid_token"}, status_code=401, headers=NO_STORE)
+    body = {"sub": record.claims.subject, **claims_for(person, set(record.claims.scope.split()))}
+    return JSONResponse(body, headers=NO_STORE)
+
+
+def _issuer_url(request: Request) -> str:
+    url: str = request.app.state.settings.issuer + request.url.path
+    return url + ("?" + request.url.query if request.url.query else "")

@@ -7,6 +7,7 @@ Requests come in as `PlainRequest` (method, URL, headers, form) and responses go
 from __future__ import annotations
 
 import json
+import uuid
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -15,14 +16,18 @@ from authlib.oauth2.rfc6749 import AuthorizationServer, InvalidScopeError, OAuth
 from authlib.oauth2.rfc6749.grants import ClientCredentialsGrant
 from authlib.oauth2.rfc6749.requests import BasicOAuth2Payload
 from authlib.oauth2.rfc7009 import RevocationEndpoint
+from authlib.oauth2.rfc7636 import CodeChallenge
 from authlib.oauth2.rfc7662 import IntrospectionEndpoint
 
 from servicekonto.clients.service import ClientService
 from servicekonto.clock import Clock
+from servicekonto.keys.service import KeyRing
 from servicekonto.oidc.adapters import AccessTokenRecord, RegisteredClient
+from servicekonto.oidc.grants import CodeGrant, EndUser, IdToken, RotatingRefreshGrant, subject_for
+from servicekonto.tokens.codes import Grant, GrantStore
 from servicekonto.tokens.service import TokenService
 
-SECRET_METHODS = ["client_secret_basic", "client_secret_post"]
+SECRET_METHODS = ("client_secret_basic", "client_secret_post")
 # Scopes a procedure may ask for in its own name (no person behind the token).
 SERVICE_SCOPES = frozenset({"safe.deposit"})
 
@@ -128,17 +133,39 @@ class TokenRevocation(RevocationEndpoint):  # type: ignore[misc]
 
 class ProviderServer(AuthorizationServer):  # type: ignore[misc]
     def __init__(
-        self, issuer: str, clients: ClientService, tokens: TokenService, clock: Clock
+        self,
+        issuer: str,
+        clients: ClientService,
+        tokens: TokenService,
+        clock: Clock,
+        *,
+        keys: KeyRing,
+        grant_store: GrantStore,
+        pairwise_key: bytes,
     ) -> None:
         super().__init__(scopes_supported=None)
         self.issuer = issuer
         self.clients = clients
         self.tokens = tokens
         self.clock = clock
+        self.keys = keys
+        self.grants = grant_store
+        self._pairwise_key = pairwise_key
         self.register_token_generator("default", self._generate_token)
         self.register_grant(ServiceCredentials)
+        # PKCE is required of public clients; S256 only (RFC 9700 §2.1.1: no "plain").
+        challenge = CodeChallenge(required=True)
+        challenge.SUPPORTED_CODE_CHALLENGE_METHOD = ["S256"]
+        self.register_grant(CodeGrant, [challenge, IdToken(self)])
+        self.register_grant(RotatingRefreshGrant)
         self.register_endpoint(TokenIntrospection)
         self.register_endpoint(TokenRevocation)
+
+    def subject(self, client: RegisteredClient, person_id: uuid.UUID) -> str:
+        return subject_for(client, person_id, self._pairwise_key)
+
+    def store_code(self, code: str, grant: Grant, session_id: uuid.UUID | None) -> None:
+        self.grants.issue_code_with(code, grant, session_id, self.clock.now())
 
     # --- what authlib asks of us -------------------------------------------------------------
 
@@ -177,6 +204,8 @@ class ProviderServer(AuthorizationServer):  # type: ignore[misc]
         expires_in: int | None = None,
         include_refresh_token: bool = True,
     ) -> dict[str, Any]:
+        if isinstance(user, EndUser):
+            return self._person_token(client, user, scope or "", include_refresh_token)
         requested = set((scope or "").split())
         allowed = set(client.client.scopes) & SERVICE_SCOPES
         if not requested or not requested <= allowed:
@@ -190,6 +219,42 @@ class ProviderServer(AuthorizationServer):  # type: ignore[misc]
             "expires_in": issued.expires_in,
             "scope": granted,
         }
+
+    def _person_token(
+        self, client: RegisteredClient, user: EndUser, scope: str, with_refresh: bool
+    ) -> dict[str, Any]:
+        issued = self.tokens.issue(
+            client.get_client_id(),
+            scope,
+            person_id=user.person_id,
+            family_id=user.family_id,
+            subject=user.subject,
+        )
+        token: dict[str, Any] = {
+            "token_type": "Bearer",
+            "access_token": issued.token,
+            "expires_in": issued.expires_in,
+            "scope": scope,
+        }
+        refresh = user.next_refresh_token
+        if refresh is None and with_refresh:
+            refresh = self.grants.issue_refresh(
+                self._grant_of(client, user, scope), self.clock.now()
+            )
+        if refresh is not None:
+            token["refresh_token"] = refresh
+        return token
+
+    def _grant_of(self, client: RegisteredClient, user: EndUser, scope: str) -> Grant:
+        return Grant(
+            client_id=client.get_client_id(),
+            person_id=user.person_id,
+            scope=scope,
+            acr=user.acr,
+            amr=user.amr,
+            auth_time=user.auth_time,
+            family_id=user.family_id,
+        )
 
     def find_token(self, token_string: str) -> AccessTokenRecord | None:
         claims = self.tokens.check(token_string)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import String
+from sqlalchemy import JSON, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from servicekonto.store.base import Base, uuid_primary_key
@@ -24,9 +24,55 @@ class IssuedToken(Base):
     # None for procedure-to-service tokens (client_credentials): the client is the subject.
     person_id: Mapped[uuid.UUID | None] = mapped_column(index=True)
     scope: Mapped[str] = mapped_column(String(500))
+    family_id: Mapped[uuid.UUID | None] = mapped_column(index=True)
     created_at: Mapped[datetime]
     expires_at: Mapped[datetime] = mapped_column(index=True)
     revoked_at: Mapped[datetime | None]
 
     def is_valid(self, now: datetime) -> bool:
         return self.revoked_at is None and now < self.expires_at
+
+
+class AuthorizationCode(Base):
+    """A single-use code (RFC 6749 §4.1.2), stored as a digest, valid for a minute."""
+
+    __tablename__ = "authorization_codes"
+
+    id: Mapped[uuid.UUID] = uuid_primary_key()
+    code_digest: Mapped[str] = mapped_column(String(64), unique=True)
+    client_id: Mapped[str] = mapped_column(String(100))
+    person_id: Mapped[uuid.UUID]
+    session_id: Mapped[uuid.UUID | None]
+    redirect_uri: Mapped[str] = mapped_column(String(500))
+    scope: Mapped[str] = mapped_column(String(500))
+    nonce: Mapped[str | None] = mapped_column(String(255))
+    code_challenge: Mapped[str | None] = mapped_column(String(128))
+    code_challenge_method: Mapped[str | None] = mapped_column(String(10))
+    acr: Mapped[str] = mapped_column(String(100))
+    amr: Mapped[list[str]] = mapped_column(JSON)
+    auth_time: Mapped[datetime]
+    # Every token issued from this code shares the family: a replayed code revokes them all.
+    family_id: Mapped[uuid.UUID] = mapped_column(index=True)
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+
+
+class RefreshToken(Base):
+    """A refresh token, rotated at every use; a reused one revokes its whole family."""
+
+    __tablename__ = "refresh_tokens"
+
+    id: Mapped[uuid.UUID] = uuid_primary_key()
+    token_digest: Mapped[str] = mapped_column(String(64), unique=True)
+    family_id: Mapped[uuid.UUID] = mapped_column(index=True)
+    client_id: Mapped[str] = mapped_column(String(100))
+    person_id: Mapped[uuid.UUID]
+    scope: Mapped[str] = mapped_column(String(500))
+    acr: Mapped[str] = mapped_column(String(100))
+    amr: Mapped[list[str]] = mapped_column(JSON)
+    auth_time: Mapped[datetime]
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]

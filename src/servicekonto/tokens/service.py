@@ -37,6 +37,7 @@ class IssuedAccessToken:
 
 @dataclass(frozen=True)
 class TokenClaims:
+    person_id: uuid.UUID | None
     jti: str
     client_id: str
     subject: str
@@ -56,7 +57,12 @@ class TokenService:
         self._lifetime = lifetime
 
     def issue(
-        self, client_id: str, scope: str, person_id: uuid.UUID | None = None
+        self,
+        client_id: str,
+        scope: str,
+        person_id: uuid.UUID | None = None,
+        family_id: uuid.UUID | None = None,
+        subject: str | None = None,
     ) -> IssuedAccessToken:
         now = self._clock.now()
         jti = secrets.token_urlsafe(24)
@@ -68,6 +74,7 @@ class TokenService:
                     client_id=client_id,
                     person_id=person_id,
                     scope=scope,
+                    family_id=family_id,
                     created_at=now,
                     expires_at=expires_at,
                 )
@@ -75,7 +82,7 @@ class TokenService:
             uow.commit()
         claims = {
             "iss": self._issuer,
-            "sub": str(person_id) if person_id else client_id,
+            "sub": subject or client_id,
             "aud": client_id,
             "client_id": client_id,
             "scope": scope,
@@ -98,6 +105,7 @@ class TokenService:
             if record is None or not record.is_valid(self._clock.now()):
                 return None
             return TokenClaims(
+                person_id=record.person_id,
                 jti=record.jti,
                 client_id=record.client_id,
                 subject=str(claims.get("sub", "")),

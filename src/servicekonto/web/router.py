@@ -8,6 +8,7 @@ from servicekonto.web.pages import (
     account,
     home,
     identity,
+    interaction,
     login,
     password,
     personal_data,
@@ -27,6 +28,7 @@ def page_router() -> APIRouter:
         security,
         identity,
         personal_data,
+        interaction,
     ):
         router.include_router(module.router)
     return router

@@ -1,0 +1,50 @@
+"""An interaction: a procedure's authentication request waiting for the person.
+
+```mermaid
+stateDiagram-v2
+    [*] --> waiting: the request is valid but needs the person (login, step-up, consent)
+    waiting --> finished: the front end answered the procedure (code or error)
+    waiting --> [*]: expired unanswered
+```
+
+The request is stored as the protocol front end parsed it, so after the login pages are done the
+front end resumes exactly the request the procedure made, not one the browser may have altered.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from servicekonto.store.base import Base, uuid_primary_key
+
+
+class Interaction(Base):
+    __tablename__ = "interactions"
+
+    id: Mapped[uuid.UUID] = uuid_primary_key()
+    protocol: Mapped[str] = mapped_column(String(10))
+    client_id: Mapped[str] = mapped_column(String(100))
+    params: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    finished_at: Mapped[datetime | None]
+
+
+class Consent(Base):
+    """The person agreed that these scopes' attributes go to this procedure."""
+
+    __tablename__ = "consents"
+
+    id: Mapped[uuid.UUID] = uuid_primary_key()
+    person_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("persons.id", ondelete="CASCADE"), index=True
+    )
+    client_id: Mapped[str] = mapped_column(String(100))
+    scopes: Mapped[list[str]] = mapped_column(JSON)
+    granted_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]

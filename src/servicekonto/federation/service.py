@@ -1,0 +1,101 @@
+"""Interactions (a request waiting for the person) and consents (what may go to whom)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select, update
+
+from servicekonto.audit.service import AuditEntry, record
+from servicekonto.clock import Clock
+from servicekonto.federation.models import Consent, Interaction
+from servicekonto.store.engine import Database
+
+INTERACTION_LIFETIME = timedelta(minutes=30)
+
+
+class FederationService:
+    def __init__(self, database: Database, clock: Clock) -> None:
+        self._database = database
+        self._clock = clock
+
+    def begin(self, protocol: str, client_id: str, params: dict[str, Any]) -> uuid.UUID:
+        now = self._clock.now()
+        with self._database.unit_of_work() as uow:
+            interaction = Interaction(
+                protocol=protocol,
+                client_id=client_id,
+                params=params,
+                created_at=now,
+                expires_at=now + INTERACTION_LIFETIME,
+            )
+            uow.session.add(interaction)
+            uow.session.flush()
+            interaction_id = interaction.id
+            uow.commit()
+        return interaction_id
+
+    def waiting(self, interaction_id: uuid.UUID) -> Interaction | None:
+        with self._database.unit_of_work() as uow:
+            interaction = uow.session.get(Interaction, interaction_id)
+            if interaction is None or interaction.finished_at is not None:
+                return None
+            if self._clock.now() >= interaction.expires_at:
+                return None
+            uow.session.expunge(interaction)
+            return interaction
+
+    def finish(self, interaction_id: uuid.UUID) -> bool:
+        """Mark answered; False if it was answered already (a double submit or a replay)."""
+        with self._database.unit_of_work() as uow:
+            result = uow.session.execute(
+                update(Interaction)
+                .where(Interaction.id == interaction_id, Interaction.finished_at.is_(None))
+                .values(finished_at=self._clock.now())
+                .execution_options(synchronize_session=False)
+            )
+            uow.commit()
+        return bool(getattr(result, "rowcount", 0) == 1)
+
+    def consented(self, person_id: uuid.UUID, client_id: str, scopes: list[str]) -> bool:
+        with self._database.unit_of_work() as uow:
+            consent = uow.session.scalars(
+                select(Consent).where(
+                    Consent.person_id == person_id,
+                    Consent.client_id == client_id,
+                    Consent.revoked_at.is_(None),
+                )
+            ).first()
+            return consent is not None and set(scopes) <= set(consent.scopes)
+
+    def grant_consent(self, person_id: uuid.UUID, client_id: str, scopes: list[str]) -> None:
+        now = self._clock.now()
+        with self._database.unit_of_work() as uow:
+            uow.session.execute(
+                update(Consent)
+                .where(Consent.person_id == person_id, Consent.client_id == client_id)
+                .values(revoked_at=now)
+                .execution_options(synchronize_session=False)
+            )
+            uow.session.add(
+                Consent(
+                    person_id=person_id, client_id=client_id, scopes=sorted(scopes), granted_at=now
+                )
+            )
+            record(
+                uow.session,
+                self._clock,
+                AuditEntry(
+                    action="consent.granted",
+                    actor=f"person:{person_id}",
+                    subject_type="oidc_client",
+                    subject_id=client_id,
+                    details={"scopes": sorted(scopes)},
+                ),
+            )
+            uow.commit()
+
+    def now(self) -> datetime:
+        return self._clock.now()

@@ -1,0 +1,322 @@
+"""The authorization endpoint's decisions (OpenID Connect Core §3.1.2), framework-free.
+
+authlib validates the OAuth part (client, exact redirect URI, response type, PKCE format, nonce,
+prompt); our checks add what a trust-level-aware provider needs, then the request either gets its
+code at once or waits for the person as an interaction (login, step-up, consent) and is resumed
+exactly as the procedure sent it. An error goes back to the procedure only once its redirect URI
+has been verified; otherwise the person sees an error page (STYLE habit 3).
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit
+
+from authlib.common.urls import add_params_to_uri
+from authlib.oauth2.rfc6749 import OAuth2Error
+
+from servicekonto.accounts.login import CurrentSession
+from servicekonto.federation.service import FederationService
+from servicekonto.oidc.adapters import RegisteredClient
+from servicekonto.oidc.grants import EndUser
+from servicekonto.oidc.metadata import AUTHORIZE_PATH
+from servicekonto.oidc.server import PlainRequest, ProviderServer
+from servicekonto.trust.levels import TrustLevel
+from servicekonto.trust.vocabularies import DEFAULT_VOCABULARY, Vocabulary, acr_value, parse_acr
+
+RESUME_PATH = "/oidc/authorize/resume"
+
+
+@dataclass(frozen=True)
+class Redirect:
+    url: str
+
+
+@dataclass(frozen=True)
+class ErrorPage:
+    error: str
+    description: str
+
+
+Outcome = Redirect | ErrorPage
+
+
+class AuthorizationRejected(Exception):  # noqa: N818 - carries a protocol error, not a bug
+    def __init__(self, error: str, description: str) -> None:
+        super().__init__(description)
+        self.error = error
+        self.description = description
+
+
+@dataclass(frozen=True)
+class Demands:
+    """What the request needs of the session, from acr_values, claims, max_age and the client."""
+
+    level: TrustLevel
+    vocabulary: Vocabulary
+    essential_acr: bool
+    max_age: int | None
+    prompts: frozenset[str]
+
+
+class AuthorizationFlow:
+    def __init__(self, server: ProviderServer, federation: FederationService) -> None:
+        self._server = server
+        self._federation = federation
+
+    def start(self, plain: PlainRequest, session: CurrentSession | None) -> Outcome:
+        return self._decide(plain, session, interaction=None)
+
+    def resume(self, interaction_id: uuid.UUID, session: CurrentSession | None) -> Outcome:
+        interaction = self._federation.waiting(interaction_id)
+        if interaction is None:
+            return ErrorPage("interaction_expired", "The request has expired; start again.")
+        plain = _plain_from(self._server.issuer, interaction.params["request"])
+        return self._decide(plain, session, interaction=(interaction_id, interaction.created_at))
+
+    def deny(self, interaction_id: uuid.UUID, reason: str = "access_denied") -> Outcome:
+        interaction = self._federation.waiting(interaction_id)
+        if interaction is None or not self._federation.finish(interaction_id):
+            return ErrorPage("interaction_expired", "The request has expired; start again.")
+        params = interaction.params["request"]
+        return self._error_redirect(
+            params["redirect_uri"], params.get("state"), reason, "The person did not agree."
+        )
+
+    # --- the decision ---------------------------------------------------------------------------
+
+    def _decide(
+        self,
+        plain: PlainRequest,
+        session: CurrentSession | None,
+        interaction: tuple[uuid.UUID, datetime] | None,
+    ) -> Outcome:
+        try:
+            grant = self._server.get_consent_grant(plain, end_user=None)
+        except OAuth2Error as error:
+            return self._authlib_error(error)
+        client: RegisteredClient = grant.request.client
+        redirect_uri = grant.request.payload.redirect_uri or client.get_default_redirect_uri()
+        state = grant.request.payload.state
+        try:
+            demands = check_request(grant.request.payload.data, client)
+        except AuthorizationRejected as rejected:
+            return self._error_redirect(redirect_uri, state, rejected.error, rejected.description)
+        return self._for_session(plain, grant, session, demands, interaction)
+
+    def _for_session(  # noqa: PLR0911 - one return per answer the OIDC spec defines
+        self,
+        plain: PlainRequest,
+        grant: Any,
+        session: CurrentSession | None,
+        demands: Demands,
+        interaction: tuple[uuid.UUID, datetime] | None,
+    ) -> Outcome:
+        client: RegisteredClient = grant.request.client
+        redirect_uri = grant.request.payload.redirect_uri or client.get_default_redirect_uri()
+        state = grant.request.payload.state
+        silent = "none" in demands.prompts
+        needs = _what_is_missing(session, demands, interaction, self._server.clock.now())
+        if needs == "login":
+            if silent:
+                return self._error_redirect(
+                    redirect_uri, state, "login_required", "Login required."
+                )
+            return self._wait(plain, client, interaction, demands, "/login?next=")
+        if needs == "level":
+            if silent:
+                error = (
+                    "unmet_authentication_requirements"
+                    if demands.essential_acr
+                    else "interaction_required"
+                )
+                return self._error_redirect(
+                    redirect_uri, state, error, "A higher trust level is needed."
+                )
+            return self._wait(plain, client, interaction, demands, "/interaction/step-up/")
+        assert session is not None  # noqa: S101 - _what_is_missing returned None only with a session
+        scopes = sorted(set((grant.request.payload.scope or "").split()))
+        consent = client.client.consent_required and (
+            "consent" in demands.prompts
+            or not self._federation.consented(session.person_id, client.get_client_id(), scopes)
+        )
+        if consent:
+            if silent:
+                return self._error_redirect(
+                    redirect_uri, state, "consent_required", "Consent required."
+                )
+            return self._wait(plain, client, interaction, demands, "/interaction/consent/")
+        if interaction is not None and not self._federation.finish(interaction[0]):
+            return ErrorPage("interaction_expired", "The request has already been answered.")
+        return self._issue(grant, session, demands)
+
+    def _issue(self, grant: Any, session: CurrentSession, demands: Demands) -> Outcome:
+        user = EndUser(
+            person_id=session.person_id,
+            session_id=session.session_id,
+            acr=acr_value(session.level, demands.vocabulary)
+            or acr_value(session.level, DEFAULT_VOCABULARY)
+            or "",
+            amr=list(session.methods),
+            auth_time=session.authenticated_at,
+            family_id=uuid.uuid4(),
+        )
+        grant.request.user = user
+        response = self._server.create_authorization_response(
+            grant.request, grant_user=user, grant=grant
+        )
+        location = dict(response.headers).get("Location", "")
+        return Redirect(add_params_to_uri(location, {"iss": self._server.issuer}))
+
+    def _wait(
+        self,
+        plain: PlainRequest,
+        client: RegisteredClient,
+        interaction: tuple[uuid.UUID, datetime] | None,
+        demands: Demands,
+        page: str,
+    ) -> Outcome:
+        if interaction is None:
+            params = {
+                "request": _params_of(plain),
+                "client_name": client.client.name,
+                "required_level": int(demands.level),
+            }
+            interaction_id = self._federation.begin("oidc", client.get_client_id(), params)
+        else:
+            interaction_id = interaction[0]
+        resume = f"{RESUME_PATH}/{interaction_id}"
+        if page.endswith("next="):
+            return Redirect(page + resume)
+        return Redirect(f"{page}{interaction_id}")
+
+    def _authlib_error(self, error: OAuth2Error) -> Outcome:
+        if error.redirect_uri:
+            return self._error_redirect(
+                error.redirect_uri, error.state, error.error, error.description or error.error
+            )
+        return ErrorPage(error.error, error.description or error.error)
+
+    def _error_redirect(
+        self, redirect_uri: str | None, state: str | None, error: str, description: str
+    ) -> Outcome:
+        if not redirect_uri:
+            return ErrorPage(error, description)
+        params = {"error": error, "error_description": description, "iss": self._server.issuer}
+        if state:
+            params["state"] = state
+        return Redirect(add_params_to_uri(redirect_uri, params))
+
+
+def check_request(payload: dict[str, Any], client: RegisteredClient) -> Demands:
+    """Our checks beyond OAuth's, in a fixed order; each raises AuthorizationRejected."""
+    _no_request_objects(payload)
+    scopes = set((payload.get("scope") or "").split())
+    if "openid" not in scopes:
+        raise AuthorizationRejected("invalid_scope", "The scope must contain openid.")
+    if not scopes <= set(client.client.scopes):
+        raise AuthorizationRejected(
+            "invalid_scope", "A requested scope is not allowed for this client."
+        )
+    _pkce(payload, client)
+    requested, essential = _requested_level(payload)
+    level = max(
+        TrustLevel(client.client.minimum_trust_level),
+        requested.level if requested else TrustLevel(client.client.default_trust_level),
+    )
+    return Demands(
+        level=level,
+        vocabulary=requested.vocabulary if requested else DEFAULT_VOCABULARY,
+        essential_acr=essential,
+        max_age=_max_age(payload),
+        prompts=frozenset((payload.get("prompt") or "").split()),
+    )
+
+
+def _no_request_objects(payload: dict[str, Any]) -> None:
+    if "request" in payload:
+        raise AuthorizationRejected("request_not_supported", "Request objects are not supported.")
+    if "request_uri" in payload:
+        raise AuthorizationRejected("request_uri_not_supported", "request_uri is not supported.")
+
+
+def _pkce(payload: dict[str, Any], client: RegisteredClient) -> None:
+    challenge = payload.get("code_challenge")
+    if client.client.token_endpoint_auth_method == "none" and not challenge:
+        raise AuthorizationRejected("invalid_request", "Public clients must use PKCE (RFC 7636).")
+    if challenge and payload.get("code_challenge_method") != "S256":
+        raise AuthorizationRejected("invalid_request", "code_challenge_method must be S256.")
+
+
+def _requested_level(payload: dict[str, Any]) -> tuple[Any, bool]:
+    values, essential = _acr_from_claims(payload.get("claims"))
+    if not values:
+        values = (payload.get("acr_values") or "").split()
+    if not values:
+        return None, essential
+    parsed = [found for found in (parse_acr(value) for value in values) if found is not None]
+    if not parsed:
+        raise AuthorizationRejected("invalid_request", "None of the acr_values is known.")
+    # acr_values lists what is acceptable; the least of them is what must be reached.
+    return min(parsed, key=lambda item: item.level), essential
+
+
+def _acr_from_claims(claims: str | None) -> tuple[list[str], bool]:
+    if not claims:
+        return [], False
+    try:
+        parsed = json.loads(claims)
+        acr = parsed.get("id_token", {}).get("acr") or {}
+    except (ValueError, AttributeError):
+        raise AuthorizationRejected(
+            "invalid_request", "The claims parameter is not valid JSON."
+        ) from None
+    if not isinstance(acr, dict):
+        return [], False
+    values = acr.get("values") or ([acr["value"]] if "value" in acr else [])
+    return [str(value) for value in values], bool(acr.get("essential"))
+
+
+def _max_age(payload: dict[str, Any]) -> int | None:
+    raw = payload.get("max_age")
+    if raw is None:
+        return None
+    if not str(raw).isdigit():
+        raise AuthorizationRejected("invalid_request", "max_age must be a non-negative integer.")
+    return int(raw)
+
+
+def _what_is_missing(
+    session: CurrentSession | None,
+    demands: Demands,
+    interaction: tuple[uuid.UUID, datetime] | None,
+    now: datetime,
+) -> str | None:
+    if session is None or session.second_factor_pending:
+        return "login"
+    if "login" in demands.prompts and (
+        interaction is None or session.authenticated_at < interaction[1]
+    ):
+        return "login"
+    if (
+        demands.max_age is not None
+        and (now - session.authenticated_at).total_seconds() > demands.max_age
+    ):
+        return "login"
+    if session.level < demands.level:
+        return "level"
+    return None
+
+
+def _params_of(plain: PlainRequest) -> dict[str, str]:
+    params = dict(parse_qsl(urlsplit(plain.url).query, keep_blank_values=True))
+    params.update(plain.form)
+    return params
+
+
+def _plain_from(issuer: str, params: dict[str, str]) -> PlainRequest:
+    return PlainRequest("GET", f"{issuer}{AUTHORIZE_PATH}?{urlencode(params)}", {}, {})

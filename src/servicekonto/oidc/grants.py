@@ -1,0 +1,216 @@
+"""The authorization code and refresh token grants, and the ID token, over our storage.
+
+Codes and refresh tokens are consumed with a guarded UPDATE inside `GrantStore`; authlib sees
+an already-consumed code as the record to validate, so `delete_authorization_code` has nothing
+left to do.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from authlib.oauth2.rfc6749 import grants
+from authlib.oidc.core import AuthorizationCodeMixin
+from authlib.oidc.core.grants import OpenIDCode
+
+from servicekonto.security.secrets import new_token
+from servicekonto.tokens.codes import CODE_KIND, Grant
+
+if TYPE_CHECKING:
+    from servicekonto.oidc.adapters import RegisteredClient
+    from servicekonto.oidc.server import ProviderServer
+
+ID_TOKEN_SECONDS = 300
+
+
+@dataclass
+class EndUser:
+    """The person a code or token is for, with how and when they authenticated."""
+
+    person_id: uuid.UUID
+    session_id: uuid.UUID | None
+    acr: str
+    amr: list[str]
+    auth_time: datetime
+    family_id: uuid.UUID
+    # `sub` as this client knows the person (public or pairwise).
+    subject: str = ""
+    # Set by the refresh grant: the rotated token to hand out.
+    next_refresh_token: str | None = None
+
+    def get_user_id(self) -> str:
+        return str(self.person_id)
+
+
+@dataclass
+class CodeRecord(AuthorizationCodeMixin):  # type: ignore[misc]
+    grant: Grant
+
+    def get_redirect_uri(self) -> str | None:
+        return self.grant.redirect_uri
+
+    def get_scope(self) -> str:
+        return self.grant.scope
+
+    def get_nonce(self) -> str | None:
+        return self.grant.nonce
+
+    def get_auth_time(self) -> int:
+        return int(self.grant.auth_time.timestamp())
+
+    def get_acr(self) -> str:
+        return self.grant.acr
+
+    def get_amr(self) -> list[str]:
+        return list(self.grant.amr)
+
+    @property
+    def code_challenge(self) -> str | None:
+        return self.grant.code_challenge
+
+    @property
+    def code_challenge_method(self) -> str | None:
+        return self.grant.code_challenge_method
+
+
+def subject_for(client: RegisteredClient, person_id: uuid.UUID, pairwise_key: bytes) -> str:
+    """`sub` for a client: the person's id, or a per-authority pseudonym (OIDC Core §8.1)."""
+    if client.client.subject_type != "pairwise":
+        return str(person_id)
+    sector = str(client.client.authority_id).encode()
+    return hmac.new(pairwise_key, sector + b"|" + person_id.bytes, hashlib.sha256).hexdigest()
+
+
+class CodeGrant(grants.AuthorizationCodeGrant):  # type: ignore[misc]
+    TOKEN_ENDPOINT_AUTH_METHODS = ("client_secret_basic", "client_secret_post", "none")
+
+    def generate_authorization_code(self) -> str:
+        return new_token(CODE_KIND)
+
+    def save_authorization_code(self, code: str, request: Any) -> None:
+        server: ProviderServer = self.server
+        user: EndUser = request.user
+        payload = request.payload.data
+        grant = Grant(
+            client_id=request.client.get_client_id(),
+            person_id=user.person_id,
+            scope=request.payload.scope or "",
+            acr=user.acr,
+            amr=user.amr,
+            auth_time=user.auth_time,
+            family_id=user.family_id,
+            nonce=payload.get("nonce"),
+            redirect_uri=request.payload.redirect_uri,
+            code_challenge=payload.get("code_challenge"),
+            code_challenge_method=payload.get("code_challenge_method"),
+        )
+        server.store_code(code, grant, user.session_id)
+
+    def query_authorization_code(self, code: str, client: RegisteredClient) -> CodeRecord | None:
+        server: ProviderServer = self.server
+        grant = server.grants.redeem_code(code, client.get_client_id(), server.clock.now())
+        return CodeRecord(grant) if grant is not None else None
+
+    def delete_authorization_code(self, authorization_code: CodeRecord) -> None:
+        """Already consumed when it was looked up."""
+
+    def authenticate_user(self, authorization_code: CodeRecord) -> EndUser:
+        server: ProviderServer = self.server
+        grant = authorization_code.grant
+        return EndUser(
+            person_id=grant.person_id,
+            session_id=None,
+            acr=grant.acr,
+            amr=grant.amr,
+            auth_time=grant.auth_time,
+            family_id=grant.family_id,
+            subject=server.subject(self.request.client, grant.person_id),
+        )
+
+
+class RotatingRefreshGrant(grants.RefreshTokenGrant):  # type: ignore[misc]
+    TOKEN_ENDPOINT_AUTH_METHODS = ("client_secret_basic", "client_secret_post", "none")
+    INCLUDE_NEW_REFRESH_TOKEN = True
+
+    def authenticate_refresh_token(self, refresh_token: str) -> RefreshRecord | None:
+        server: ProviderServer = self.server
+        client_id = self.request.client.get_client_id() if self.request.client else ""
+        rotated = server.grants.rotate_refresh(refresh_token, client_id, server.clock.now())
+        if rotated is None:
+            return None
+        grant, fresh = rotated
+        return RefreshRecord(grant, fresh)
+
+    def authenticate_user(self, refresh_token: RefreshRecord) -> EndUser:
+        server: ProviderServer = self.server
+        grant = refresh_token.grant
+        return EndUser(
+            person_id=grant.person_id,
+            session_id=None,
+            acr=grant.acr,
+            amr=grant.amr,
+            auth_time=grant.auth_time,
+            family_id=grant.family_id,
+            subject=server.subject(self.request.client, grant.person_id),
+            next_refresh_token=refresh_token.fresh,
+        )
+
+    def revoke_old_credential(self, refresh_token: RefreshRecord) -> None:
+        """Already used up by the rotation."""
+
+
+@dataclass
+class RefreshRecord:
+    grant: Grant
+    fresh: str
+
+    def get_scope(self) -> str:
+        return self.grant.scope
+
+    def check_client(self, client: RegisteredClient) -> bool:
+        return self.grant.client_id == client.get_client_id()
+
+    def is_expired(self) -> bool:
+        return False
+
+    def is_revoked(self) -> bool:
+        return False
+
+
+class IdToken(OpenIDCode):  # type: ignore[misc]
+    """The ID token: signed by the key ring, `sub` per the client's subject type."""
+
+    def __init__(self, server: ProviderServer) -> None:
+        super().__init__(require_nonce=False)
+        self.server = server
+
+    def exists_nonce(self, nonce: str, request: Any) -> bool:
+        return False
+
+    def get_client_algorithm(self, client: RegisteredClient) -> str:
+        return client.client.id_token_signed_response_alg
+
+    def resolve_client_private_key(self, client: RegisteredClient) -> Any:
+        return self.server.keys.signing_key(self.get_client_algorithm(client)).key
+
+    def get_encode_header(self, client: RegisteredClient) -> dict[str, str]:
+        signing = self.server.keys.signing_key(self.get_client_algorithm(client))
+        return {"alg": signing.alg, "kid": signing.kid, "typ": "JWT"}
+
+    def get_client_claims(self, client: RegisteredClient) -> dict[str, Any]:
+        now = int(self.server.clock.now().timestamp())
+        return {
+            "iss": self.server.issuer,
+            "aud": [client.get_client_id()],
+            "iat": now,
+            "exp": now + ID_TOKEN_SECONDS,
+        }
+
+    def generate_user_info(self, user: EndUser, scope: str) -> dict[str, Any]:
+        # The ID token says who and how; the attributes come from the userinfo endpoint.
+        return {"sub": user.subject}

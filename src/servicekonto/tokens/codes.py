@@ -1,0 +1,208 @@
+"""Authorization codes and refresh tokens: single use, stored as digests, families revoked
+together when one is replayed (RFC 9700 §2.1.1 and §4.14; node-oidc-provider's grant_common).
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, cast
+
+from sqlalchemy import CursorResult, Result, select, update
+from sqlalchemy.orm import Session
+
+from servicekonto.security.secrets import Digester, new_token, token_kind
+from servicekonto.store.engine import Database
+from servicekonto.tokens.models import AuthorizationCode, IssuedToken, RefreshToken
+
+CODE_LIFETIME = timedelta(seconds=60)
+CODE_KIND = "ac"
+REFRESH_KIND = "rt"
+MAX_LENGTH = 100
+
+
+@dataclass(frozen=True)
+class Grant:
+    """What a code or refresh token stands for."""
+
+    client_id: str
+    person_id: uuid.UUID
+    scope: str
+    acr: str
+    amr: list[str]
+    auth_time: datetime
+    family_id: uuid.UUID
+    nonce: str | None = None
+    redirect_uri: str | None = None
+    code_challenge: str | None = None
+    code_challenge_method: str | None = None
+
+
+def _count(result: Result[Any]) -> int:
+    return cast(CursorResult[Any], result).rowcount
+
+
+class GrantStore:
+    def __init__(self, database: Database, digester: Digester, refresh_lifetime: timedelta) -> None:
+        self._database = database
+        self._digester = digester
+        self._refresh_lifetime = refresh_lifetime
+
+    def issue_code(self, grant: Grant, session_id: uuid.UUID | None, now: datetime) -> str:
+        code = new_token(CODE_KIND)
+        self.issue_code_with(code, grant, session_id, now)
+        return code
+
+    def issue_code_with(
+        self, code: str, grant: Grant, session_id: uuid.UUID | None, now: datetime
+    ) -> None:
+        with self._database.unit_of_work() as uow:
+            uow.session.add(
+                AuthorizationCode(
+                    code_digest=self._digester.digest(code),
+                    client_id=grant.client_id,
+                    person_id=grant.person_id,
+                    session_id=session_id,
+                    redirect_uri=grant.redirect_uri or "",
+                    scope=grant.scope,
+                    nonce=grant.nonce,
+                    code_challenge=grant.code_challenge,
+                    code_challenge_method=grant.code_challenge_method,
+                    acr=grant.acr,
+                    amr=list(grant.amr),
+                    auth_time=grant.auth_time,
+                    family_id=grant.family_id,
+                    created_at=now,
+                    expires_at=now + CODE_LIFETIME,
+                )
+            )
+            uow.commit()
+
+    def redeem_code(self, code: str, client_id: str, now: datetime) -> Grant | None:
+        """Use the code up; a second use revokes every token issued from it (RFC 9700 §4.5)."""
+        if len(code) > MAX_LENGTH or token_kind(code) != CODE_KIND:
+            return None
+        digest = self._digester.digest(code)
+        with self._database.unit_of_work() as uow:
+            row = uow.session.scalars(
+                select(AuthorizationCode).where(AuthorizationCode.code_digest == digest)
+            ).one_or_none()
+            if row is None or row.client_id != client_id:
+                return None
+            won = _count(
+                uow.session.execute(
+                    update(AuthorizationCode)
+                    .where(AuthorizationCode.id == row.id, AuthorizationCode.used_at.is_(None))
+                    .values(used_at=now)
+                    .execution_options(synchronize_session=False)
+                )
+            )
+            if won != 1:
+                revoke_family(uow.session, row.family_id, now)
+                uow.commit()
+                return None
+            uow.commit()
+        if now >= row.expires_at:
+            return None
+        return _grant_of(row)
+
+    def issue_refresh(self, grant: Grant, now: datetime) -> str:
+        token = new_token(REFRESH_KIND)
+        with self._database.unit_of_work() as uow:
+            uow.session.add(
+                _refresh_row(self._digester.digest(token), grant, now, self._refresh_lifetime)
+            )
+            uow.commit()
+        return token
+
+    def rotate_refresh(self, token: str, client_id: str, now: datetime) -> tuple[Grant, str] | None:
+        """Exchange a refresh token for a new one; a reused token revokes its family."""
+        if len(token) > MAX_LENGTH or token_kind(token) != REFRESH_KIND:
+            return None
+        digest = self._digester.digest(token)
+        with self._database.unit_of_work() as uow:
+            row = uow.session.scalars(
+                select(RefreshToken).where(RefreshToken.token_digest == digest)
+            ).one_or_none()
+            if row is None or row.client_id != client_id or row.revoked_at is not None:
+                return None
+            won = _count(
+                uow.session.execute(
+                    update(RefreshToken)
+                    .where(RefreshToken.id == row.id, RefreshToken.used_at.is_(None))
+                    .values(used_at=now)
+                    .execution_options(synchronize_session=False)
+                )
+            )
+            if won != 1:
+                # A used refresh token presented again: stolen or replayed. End the family.
+                revoke_family(uow.session, row.family_id, now)
+                uow.commit()
+                return None
+            if now >= row.expires_at:
+                uow.commit()
+                return None
+            grant = _grant_of(row)
+            fresh = new_token(REFRESH_KIND)
+            uow.session.add(
+                _refresh_row(self._digester.digest(fresh), grant, now, self._refresh_lifetime)
+            )
+            uow.commit()
+        return grant, fresh
+
+    def revoke_refresh(self, token: str, client_id: str, now: datetime) -> bool:
+        if len(token) > MAX_LENGTH or token_kind(token) != REFRESH_KIND:
+            return False
+        digest = self._digester.digest(token)
+        with self._database.unit_of_work() as uow:
+            row = uow.session.scalars(
+                select(RefreshToken).where(RefreshToken.token_digest == digest)
+            ).one_or_none()
+            if row is None or row.client_id != client_id:
+                return False
+            revoke_family(uow.session, row.family_id, now)
+            uow.commit()
+        return True
+
+
+def revoke_family(session: Session, family_id: uuid.UUID, now: datetime) -> None:
+    for model in (RefreshToken, IssuedToken):
+        session.execute(
+            update(model)
+            .where(model.family_id == family_id, model.revoked_at.is_(None))
+            .values(revoked_at=now)
+            .execution_options(synchronize_session=False)
+        )
+
+
+def _grant_of(row: AuthorizationCode | RefreshToken) -> Grant:
+    is_code = isinstance(row, AuthorizationCode)
+    return Grant(
+        client_id=row.client_id,
+        person_id=row.person_id,
+        scope=row.scope,
+        acr=row.acr,
+        amr=list(row.amr),
+        auth_time=row.auth_time,
+        family_id=row.family_id,
+        nonce=row.nonce if is_code else None,  # type: ignore[union-attr]
+        redirect_uri=row.redirect_uri if is_code else None,  # type: ignore[union-attr]
+        code_challenge=row.code_challenge if is_code else None,  # type: ignore[union-attr]
+        code_challenge_method=row.code_challenge_method if is_code else None,  # type: ignore[union-attr]
+    )
+
+
+def _refresh_row(digest: str, grant: Grant, now: datetime, lifetime: timedelta) -> RefreshToken:
+    return RefreshToken(
+        token_digest=digest,
+        family_id=grant.family_id,
+        client_id=grant.client_id,
+        person_id=grant.person_id,
+        scope=grant.scope,
+        acr=grant.acr,
+        amr=list(grant.amr),
+        auth_time=grant.auth_time,
+        created_at=now,
+        expires_at=now + lifetime,
+    )
