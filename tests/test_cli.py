@@ -37,8 +37,19 @@ def test_demo_on_embedded_default_is_idempotent(tmp_path: Path) -> None:
     assert first.returncode == 0, first.stderr
     assert second.returncode == 0, second.stderr
     created, again = json.loads(first.stdout), json.loads(second.stdout)
-    assert created["created"] == {"authorities": 5, "citizens": 1, "registry_residents": 5200}
-    assert again["created"] == {"authorities": 0, "citizens": 0, "registry_residents": 0}
+    assert created["created"] == {
+        "authorities": 5,
+        "citizens": 1,
+        "registry_residents": 5200,
+        "procedures": 1,
+    }
+    assert again["created"] == {
+        "authorities": 0,
+        "citizens": 0,
+        "registry_residents": 0,
+        "procedures": 0,
+    }
+    assert created["procedure"]["client_secret"] == again["procedure"]["client_secret"]
     assert [r["family_name"] for r in created["registry_residents"]][:2] == ["Becker", "Hoffmann"]
     assert created["citizen"]["email"] == "erika.mustermann@example.org"
     assert created["citizen"]["password"] == again["citizen"]["password"]

@@ -14,11 +14,16 @@ from servicekonto.accounts.context import build_account_context
 from servicekonto.accounts.service import AccountService
 from servicekonto.accounts.validation import PersonalData
 from servicekonto.authorities.models import AuthorityKind
+from servicekonto.authorities.repository import AuthorityRepository
 from servicekonto.authorities.schemas import AuthorityOut, AuthoritySpec
 from servicekonto.authorities.service import AuthorityService
+from servicekonto.clients.schemas import ClientSpec
+from servicekonto.clients.service import ClientService
+from servicekonto.clients.service import digester_for as client_digester
 from servicekonto.clock import Clock
 from servicekonto.config import Settings
 from servicekonto.errors import ConfigurationError
+from servicekonto.keys.service import KeyService
 from servicekonto.mail.senders import build_mail_sender
 from servicekonto.registry.csv_format import load_packaged_residents
 from servicekonto.registry.importer import import_residents
@@ -78,6 +83,7 @@ class DemoReport:
     citizen: dict[str, str] = field(default_factory=dict)
     # Invented registry residents: register as one of them to receive a PIN letter.
     residents: list[dict[str, str]] = field(default_factory=list)
+    procedure: dict[str, str] = field(default_factory=dict)
 
     def urls(self) -> dict[str, str]:
         return {
@@ -96,6 +102,7 @@ class DemoReport:
             "authorities": [authority.model_dump(mode="json") for authority in self.authorities],
             "citizen": self.citizen,
             "registry_residents": self.residents,
+            "procedure": self.procedure,
         }
 
 
@@ -119,10 +126,54 @@ def seed_demo(settings: Settings, database: Database, clock: Clock) -> DemoRepor
     report.created["authorities"] = created
     _seed_citizen(settings, database, clock, report)
     _seed_registry(database, report)
+    KeyService(settings, database, clock).ensure_keys()
+    _seed_procedure(settings, database, clock, report)
     return report
 
 
 DEMO_RESIDENTS_SHOWN = 5
+DEMO_PROCEDURE_ID = "vg-cochem.hundeanmeldung"
+DEMO_PROCEDURE_SECRET = "sk_cs_demo-hundeanmeldung-not-secret"
+DEMO_REDIRECT_URI = "http://127.0.0.1:8765/callback"
+
+
+def _seed_procedure(
+    settings: Settings, database: Database, clock: Clock, report: DemoReport
+) -> None:
+    """The dog registration of VG Cochem as a relying party with documented credentials."""
+    clients = ClientService(database, clock, client_digester(_secret(settings)))
+    if clients.get(DEMO_PROCEDURE_ID) is None:
+        with database.session() as session:
+            authority = AuthorityRepository(session).by_slug("vg-cochem")
+        if authority is None:
+            return
+        spec = ClientSpec(
+            client_id=DEMO_PROCEDURE_ID,
+            name="Hundeanmeldung",
+            authority="vg-cochem",
+            redirect_uris=[DEMO_REDIRECT_URI],
+            post_logout_redirect_uris=["http://127.0.0.1:8765/"],
+            grant_types=["authorization_code", "refresh_token"],
+            scopes=["openid", "profile", "email", "address", "birth"],
+            # The demo citizen is self-declared (level 1); a real dog registration would ask for 2.
+            default_trust_level=1,
+            minimum_trust_level=1,
+        )
+        clients.add(spec, authority.id, DEMO_ACTOR)
+        report.created["procedures"] = 1
+    else:
+        report.created["procedures"] = 0
+    clients.rotate_secret(DEMO_PROCEDURE_ID, DEMO_ACTOR, secret=DEMO_PROCEDURE_SECRET)
+    report.procedure = {
+        "client_id": DEMO_PROCEDURE_ID,
+        "client_secret": DEMO_PROCEDURE_SECRET,
+        "redirect_uri": DEMO_REDIRECT_URI,
+        "discovery": f"{settings.issuer}/.well-known/openid-configuration",
+    }
+
+
+def _secret(settings: Settings) -> str:
+    return settings.secret_key.get_secret_value() if settings.secret_key else ""
 
 
 def _seed_registry(database: Database, report: DemoReport) -> None:
@@ -183,6 +234,9 @@ def render_text(report: DemoReport) -> str:
             f"{r['street']} {r['house_number']}, {r['postal_code']} {r['city']}"
             for r in report.residents
         ),
+        "",
+        "Demo procedure (OpenID Connect relying party):",
+        *(f"  {name:<14} {value}" for name, value in report.procedure.items()),
         "",
         "Try it:",
         *(f"  {name:<10} {url}" for name, url in report.urls().items()),

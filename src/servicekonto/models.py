@@ -16,7 +16,7 @@ from servicekonto.accounts.models import (
 from servicekonto.audit.models import AuditEvent
 from servicekonto.authorities.models import Authority
 from servicekonto.clients.models import OidcClient
-from servicekonto.federation.models import Consent, Interaction
+from servicekonto.federation.models import AttributeRelease, Consent, Interaction
 from servicekonto.keys.models import SigningKey
 from servicekonto.pinletters.models import PinLetter
 from servicekonto.registration.models import IdentityCheck
@@ -27,6 +27,7 @@ from servicekonto.tokens.models import AuthorizationCode, IssuedToken, RefreshTo
 metadata = Base.metadata
 
 __all__ = [
+    "AttributeRelease",
     "AuditEvent",
     "Authority",
     "AuthorizationCode",

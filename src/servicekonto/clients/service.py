@@ -65,9 +65,14 @@ class ClientService:
             client = ClientRepository(uow.session).by_client_id(client_id)
             return None if client is None else ClientOut.model_validate(client)
 
-    def rotate_secret(self, client_id: str, actor: str) -> ClientWithSecret:
-        """A new secret replaces the old one at once; the old one stops working."""
-        secret = new_token(SECRET_KIND)
+    def rotate_secret(
+        self, client_id: str, actor: str, secret: str | None = None
+    ) -> ClientWithSecret:
+        """A new secret replaces the old one at once; the old one stops working.
+
+        `secret` is for seeded demo procedures only, whose documented secret must keep working.
+        """
+        secret = secret or new_token(SECRET_KIND)
         with self._database.unit_of_work() as uow:
             repository = ClientRepository(uow.session)
             client = _existing(repository, client_id)

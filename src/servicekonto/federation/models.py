@@ -17,7 +17,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, String
+from sqlalchemy import JSON, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from servicekonto.store.base import Base, uuid_primary_key
@@ -48,3 +48,20 @@ class Consent(Base):
     scopes: Mapped[list[str]] = mapped_column(JSON)
     granted_at: Mapped[datetime]
     revoked_at: Mapped[datetime | None]
+
+
+class AttributeRelease(Base):
+    """One release of attributes to a procedure: which names, at which level — never values."""
+
+    __tablename__ = "attribute_releases"
+
+    id: Mapped[uuid.UUID] = uuid_primary_key()
+    person_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("persons.id", ondelete="CASCADE"), index=True
+    )
+    client_id: Mapped[str] = mapped_column(String(100))
+    client_name: Mapped[str] = mapped_column(String(200))
+    authority_id: Mapped[uuid.UUID]
+    attributes: Mapped[list[str]] = mapped_column(JSON)
+    level: Mapped[int] = mapped_column(Integer)
+    released_at: Mapped[datetime] = mapped_column(index=True)

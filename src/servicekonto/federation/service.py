@@ -10,7 +10,7 @@ from sqlalchemy import select, update
 
 from servicekonto.audit.service import AuditEntry, record
 from servicekonto.clock import Clock
-from servicekonto.federation.models import Consent, Interaction
+from servicekonto.federation.models import AttributeRelease, Consent, Interaction
 from servicekonto.store.engine import Database
 
 INTERACTION_LIFETIME = timedelta(minutes=30)
@@ -96,6 +96,83 @@ class FederationService:
                 ),
             )
             uow.commit()
+
+    def record_release(
+        self,
+        person_id: uuid.UUID,
+        client: tuple[str, str, uuid.UUID],
+        attributes: list[str],
+        level: int,
+    ) -> None:
+        """Transparency: the person can see what went to whom (names only, no values)."""
+        client_id, client_name, authority_id = client
+        with self._database.unit_of_work() as uow:
+            uow.session.add(
+                AttributeRelease(
+                    person_id=person_id,
+                    client_id=client_id,
+                    client_name=client_name,
+                    authority_id=authority_id,
+                    attributes=attributes,
+                    level=level,
+                    released_at=self._clock.now(),
+                )
+            )
+            uow.commit()
+
+    def releases(self, person_id: uuid.UUID, limit: int = 50) -> list[AttributeRelease]:
+        with self._database.unit_of_work() as uow:
+            found = list(
+                uow.session.scalars(
+                    select(AttributeRelease)
+                    .where(AttributeRelease.person_id == person_id)
+                    .order_by(AttributeRelease.released_at.desc())
+                    .limit(limit)
+                )
+            )
+            for item in found:
+                uow.session.expunge(item)
+            return found
+
+    def consents(self, person_id: uuid.UUID) -> list[Consent]:
+        with self._database.unit_of_work() as uow:
+            found = list(
+                uow.session.scalars(
+                    select(Consent)
+                    .where(Consent.person_id == person_id, Consent.revoked_at.is_(None))
+                    .order_by(Consent.granted_at.desc())
+                )
+            )
+            for item in found:
+                uow.session.expunge(item)
+            return found
+
+    def revoke_consent(self, person_id: uuid.UUID, consent_id: uuid.UUID) -> bool:
+        with self._database.unit_of_work() as uow:
+            result = uow.session.execute(
+                update(Consent)
+                .where(
+                    Consent.id == consent_id,
+                    Consent.person_id == person_id,
+                    Consent.revoked_at.is_(None),
+                )
+                .values(revoked_at=self._clock.now())
+                .execution_options(synchronize_session=False)
+            )
+            done = bool(getattr(result, "rowcount", 0) == 1)
+            if done:
+                record(
+                    uow.session,
+                    self._clock,
+                    AuditEntry(
+                        action="consent.revoked",
+                        actor=f"person:{person_id}",
+                        subject_type="consent",
+                        subject_id=str(consent_id),
+                    ),
+                )
+            uow.commit()
+        return done
 
     def now(self) -> datetime:
         return self._clock.now()

@@ -20,6 +20,7 @@ from authlib.common.urls import add_params_to_uri
 from authlib.oauth2.rfc6749 import OAuth2Error
 
 from servicekonto.accounts.login import CurrentSession
+from servicekonto.federation.attributes import claim_names
 from servicekonto.federation.service import FederationService
 from servicekonto.oidc.adapters import RegisteredClient
 from servicekonto.oidc.grants import EndUser
@@ -96,7 +97,8 @@ class AuthorizationFlow:
         interaction: tuple[uuid.UUID, datetime] | None,
     ) -> Outcome:
         try:
-            grant = self._server.get_consent_grant(plain, end_user=None)
+            # authlib answers prompt=none itself when there is no session at all.
+            grant = self._server.get_consent_grant(plain, end_user=session)
         except OAuth2Error as error:
             return self._authlib_error(error)
         client: RegisteredClient = grant.request.client
@@ -166,6 +168,14 @@ class AuthorizationFlow:
             family_id=uuid.uuid4(),
         )
         grant.request.user = user
+        client: RegisteredClient = grant.request.client
+        scopes = set((grant.request.payload.scope or "").split())
+        self._federation.record_release(
+            session.person_id,
+            (client.get_client_id(), client.client.name, client.client.authority_id),
+            claim_names(scopes),
+            int(session.level),
+        )
         response = self._server.create_authorization_response(
             grant.request, grant_user=user, grant=grant
         )

@@ -14,10 +14,12 @@ from servicekonto.accounts.service import AccountService
 from servicekonto.federation.attributes import claims_for
 from servicekonto.keys.service import KeyRing
 from servicekonto.oidc.authorize import AuthorizationFlow, ErrorPage, Outcome, Redirect
+from servicekonto.oidc.logout import decide_logout
 from servicekonto.oidc.metadata import (
     AUTHORIZE_PATH,
     INTROSPECTION_PATH,
     JWKS_PATH,
+    LOGOUT_PATH,
     REVOCATION_PATH,
     TOKEN_PATH,
     USERINFO_PATH,
@@ -171,3 +173,30 @@ def userinfo(request: Request) -> JSONResponse:
 def _issuer_url(request: Request) -> str:
     url: str = request.app.state.settings.issuer + request.url.path
     return url + ("?" + request.url.query if request.url.query else "")
+
+
+@router.get(LOGOUT_PATH, summary="RP-initiated logout (OpenID Connect RP-Initiated Logout 1.0)")
+def logout_get(request: Request) -> Response:
+    return _logout(request, dict(request.query_params))
+
+
+@router.post(LOGOUT_PATH, summary="RP-initiated logout, form-encoded")
+def logout_post(request: Request, plain: PlainDep) -> Response:
+    return _logout(request, plain.form)
+
+
+def _logout(request: Request, params: dict[str, str]) -> Response:
+    server: ProviderServer = request.app.state.oauth_server
+    decision = decide_logout(params, server.keys, server.clients, server.issuer)
+    if not decision.valid:
+        return _error_page(
+            ErrorPage("invalid_request", "The logout request could not be verified.")
+        )
+    login: LoginService = request.app.state.login_service
+    settings = request.app.state.settings
+    login.logout(request.cookies.get(settings.session.cookie_name))
+    response = RedirectResponse(decision.redirect or "/?signed_out=1", status_code=302)
+    response.delete_cookie(
+        settings.session.cookie_name, path="/", secure=settings.https, httponly=True, samesite="lax"
+    )
+    return response

@@ -13,6 +13,7 @@ USERINFO_PATH = "/oidc/userinfo"
 INTROSPECTION_PATH = "/oidc/introspect"
 REVOCATION_PATH = "/oidc/revoke"
 JWKS_PATH = "/oidc/jwks"
+LOGOUT_PATH = "/oidc/logout"
 SECRET_METHODS = ["client_secret_basic", "client_secret_post"]
 
 
@@ -25,6 +26,7 @@ def authorization_server_metadata(issuer: str) -> dict[str, Any]:
         "jwks_uri": issuer + JWKS_PATH,
         "introspection_endpoint": issuer + INTROSPECTION_PATH,
         "revocation_endpoint": issuer + REVOCATION_PATH,
+        "end_session_endpoint": issuer + LOGOUT_PATH,
         "scopes_supported": ["openid", *CLAIMS_BY_SCOPE, "safe.deposit"],
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],

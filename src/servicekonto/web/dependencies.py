@@ -11,6 +11,7 @@ from servicekonto.accounts.login import CurrentSession, LoginService
 from servicekonto.accounts.second_factors import SecondFactorService
 from servicekonto.accounts.service import AccountService
 from servicekonto.config import Settings
+from servicekonto.federation.service import FederationService
 from servicekonto.registration.context import IdentityContext
 from servicekonto.web.csrf import CSRF_COOKIE, CSRF_FIELD, CSRF_HEADER, CsrfProtection
 from servicekonto.web.rendering import Page, build_page
@@ -39,6 +40,11 @@ def second_factor_service(request: Request) -> SecondFactorService:
 def identity_context(request: Request) -> IdentityContext:
     context: IdentityContext = request.app.state.identity
     return context
+
+
+def federation_service(request: Request) -> FederationService:
+    service: FederationService = request.app.state.federation
+    return service
 
 
 def session_cookie(request: Request) -> str | None:
@@ -133,3 +139,4 @@ LoginDep = Annotated[LoginService, Depends(login_service)]
 AccountsDep = Annotated[AccountService, Depends(account_service)]
 SecondFactorsDep = Annotated[SecondFactorService, Depends(second_factor_service)]
 IdentityDep = Annotated[IdentityContext, Depends(identity_context)]
+FederationDep = Annotated[FederationService, Depends(federation_service)]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse, RedirectResponse
 
@@ -10,6 +12,7 @@ from servicekonto.trust.levels import TrustLevel
 from servicekonto.web.dependencies import (
     AccountsDep,
     ActionFormDep,
+    FederationDep,
     IdentityDep,
     PageDep,
     SecondFactorsDep,
@@ -32,6 +35,7 @@ def overview(
     accounts: AccountsDep,
     factors: SecondFactorsDep,
     identity: IdentityDep,
+    federation: FederationDep,
     updated: str = "",
 ) -> HTMLResponse | RedirectResponse:
     # A registry that was down is asked again when the person looks.
@@ -47,6 +51,8 @@ def overview(
         levels=[int(level) for level in TrustLevel],
         security=factors.status(person.id),
         check=check,
+        consents=federation.consents(person.id),
+        releases=federation.releases(person.id, limit=20),
         updated=updated,
     )
 
@@ -114,3 +120,15 @@ def logout_everywhere(
     response = redirect(page, "/?signed_out=everywhere")
     clear_session_cookie(response, page.settings)
     return response
+
+
+@router.post("/account/consents/{consent_id}/revoke", response_model=None)
+def revoke_consent(
+    consent_id: uuid.UUID,
+    page: PageDep,
+    current: SignedInDep,
+    form: ActionFormDep,
+    federation: FederationDep,
+) -> RedirectResponse:
+    federation.revoke_consent(current.person_id, consent_id)
+    return redirect(page, "/account?updated=consent_revoked#procedures")

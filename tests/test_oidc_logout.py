@@ -1,0 +1,176 @@
+"""RP-initiated logout, consent revocation and the release log on the account page."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import secrets
+from dataclasses import dataclass
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+import pytest
+from fastapi import FastAPI
+from jose import jwt as jose_jwt
+
+from servicekonto.app import create_app
+from servicekonto.authorities.models import AuthorityKind
+from servicekonto.authorities.schemas import AuthoritySpec
+from servicekonto.authorities.service import AuthorityService
+from servicekonto.clients.schemas import ClientSpec
+from servicekonto.clients.service import ClientService, digester_for
+from servicekonto.clock import FixedClock
+from servicekonto.config import Settings
+from servicekonto.i18n.catalog import Translator
+from servicekonto.keys.service import KeyService
+from servicekonto.store.engine import Database
+from tests.conftest import TEST_SECRET_KEY
+from tests.web_helpers import Browser, RecordingMailSender, cheap_settings
+
+GERMAN = Translator("de")
+CALLBACK = "https://procedure.example.de/callback"
+AFTER_LOGOUT = "https://procedure.example.de/goodbye"
+
+
+@dataclass
+class SignedIn:
+    browser: Browser
+    client_id: str
+    secret: str
+    id_token: str
+
+
+@pytest.fixture
+def app(settings: Settings, db: Database, clock: FixedClock) -> FastAPI:
+    KeyService(settings, db, clock).ensure_keys()
+    return create_app(
+        cheap_settings(settings), database=db, clock=clock, mail_sender=RecordingMailSender()
+    )
+
+
+@pytest.fixture
+def mail_app(app: FastAPI) -> FastAPI:
+    return app
+
+
+def _procedure(db: Database, clock: FixedClock) -> tuple[str, str]:
+    authority = AuthorityService(db, clock).ensure(
+        AuthoritySpec(slug="vg-test", name="VG Test", kind=AuthorityKind.MUNICIPAL_ASSOCIATION),
+        actor="test",
+    )
+    spec = ClientSpec(
+        client_id="vg-test.procedure",
+        name="Testverfahren",
+        authority="vg-test",
+        redirect_uris=[CALLBACK],
+        post_logout_redirect_uris=[AFTER_LOGOUT],
+        grant_types=["authorization_code"],
+        scopes=["openid", "profile", "email"],
+        default_trust_level=1,
+    )
+    added = ClientService(db, clock, digester_for(TEST_SECRET_KEY)).add(
+        spec, authority.authority.id, "test"
+    )
+    assert added.client_secret is not None
+    return spec.client_id, added.client_secret
+
+
+@pytest.fixture
+def signed_in(app: FastAPI, db: Database, clock: FixedClock) -> SignedIn:
+    client_id, secret = _procedure(db, clock)
+    browser = Browser(app)
+    mail: RecordingMailSender = app.state.accounts.notifier._sender
+    browser.register()
+    browser.confirm(mail.last_link())
+    browser.login()
+    verifier = secrets.token_urlsafe(48)
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=")
+    query = urlencode(
+        {
+            "response_type": "code",
+            "client_id": client_id,
+            "redirect_uri": CALLBACK,
+            "scope": "openid profile email",
+            "state": "s1",
+            "code_challenge": challenge.decode(),
+            "code_challenge_method": "S256",
+        }
+    )
+    consent = browser.get(f"/oidc/authorize?{query}").headers["location"]
+    assert consent.startswith("/interaction/consent/")
+    resume = browser.post(consent, {"decision": "allow"}).headers["location"]
+    callback = browser.get(resume).headers["location"]
+    code = parse_qs(urlsplit(callback).query)["code"][0]
+    token = browser.client.post(
+        "/oidc/token",
+        data={
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": CALLBACK,
+            "code_verifier": verifier,
+        },
+        auth=(client_id, secret),
+    ).json()
+    return SignedIn(browser, client_id, secret, token["id_token"])
+
+
+def test_logout_with_a_valid_hint_ends_the_session_and_returns(signed_in: SignedIn) -> None:
+    browser = signed_in.browser
+    assert browser.get("/account").status_code == 200
+    response = browser.get(
+        "/oidc/logout",
+        params={
+            "id_token_hint": signed_in.id_token,
+            "post_logout_redirect_uri": AFTER_LOGOUT,
+            "state": "bye",
+        },
+    )
+    assert response.status_code == 302
+    assert response.headers["location"] == f"{AFTER_LOGOUT}?state=bye"
+    assert browser.get("/account").status_code == 303
+
+
+def _b64(data: dict[str, object]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(b"=").decode()
+
+
+@pytest.mark.parametrize("kind", ["tampered", "alg-none", "garbage", "unregistered-uri"])
+def test_logout_with_a_bad_hint_or_target_is_refused_without_redirect(
+    signed_in: SignedIn, kind: str
+) -> None:
+    header, payload, signature = signed_in.id_token.split(".")
+    claims = jose_jwt.get_unverified_claims(signed_in.id_token)
+    hint = {
+        "tampered": f"{header}.{_b64({**claims, 'sub': 'someone-else'})}.{signature}",
+        "alg-none": f"{_b64({'alg': 'none'})}.{payload}.",
+        "garbage": "not-a-token",
+        "unregistered-uri": signed_in.id_token,
+    }[kind]
+    target = "https://evil.example/" if kind == "unregistered-uri" else AFTER_LOGOUT
+    response = signed_in.browser.get(
+        "/oidc/logout", params={"id_token_hint": hint, "post_logout_redirect_uri": target}
+    )
+    assert response.status_code == 400
+    assert "location" not in response.headers
+    assert signed_in.browser.get("/account").status_code == 200, "still signed in"
+
+
+def test_the_account_page_lists_releases_and_revokes_consent(signed_in: SignedIn) -> None:
+    browser = signed_in.browser
+    page = browser.get("/account")
+    assert "Testverfahren" in page.text
+    assert GERMAN("claim.email") in page.text
+    consent_id = page.text.split("/account/consents/")[1].split("/")[0]
+    revoked = browser.post(f"/account/consents/{consent_id}/revoke", {})
+    assert revoked.headers["location"] == "/account?updated=consent_revoked#procedures"
+    query = urlencode(
+        {
+            "response_type": "code",
+            "client_id": signed_in.client_id,
+            "redirect_uri": CALLBACK,
+            "scope": "openid profile email",
+            "prompt": "none",
+        }
+    )
+    again = browser.get(f"/oidc/authorize?{query}").headers["location"]
+    assert parse_qs(urlsplit(again).query)["error"] == ["consent_required"]
