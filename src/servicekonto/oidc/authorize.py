@@ -43,7 +43,16 @@ class ErrorPage:
     description: str
 
 
-Outcome = Redirect | ErrorPage
+@dataclass(frozen=True)
+class FormPost:
+    """OAuth 2.0 Form Post Response Mode: the browser posts the answer to the client."""
+
+    action: str
+    fields: dict[str, str]
+
+
+Outcome = Redirect | ErrorPage | FormPost
+RESPONSE_MODES = frozenset({"query", "form_post"})
 
 
 class AuthorizationRejected(Exception):  # noqa: N818 - carries a protocol error, not a bug
@@ -62,6 +71,7 @@ class Demands:
     essential_acr: bool
     max_age: int | None
     prompts: frozenset[str]
+    response_mode: str = "query"
 
 
 class AuthorizationFlow:
@@ -84,8 +94,13 @@ class AuthorizationFlow:
         if interaction is None or not self._federation.finish(interaction_id):
             return ErrorPage("interaction_expired", "The request has expired; start again.")
         params = interaction.params["request"]
+        mode = (
+            params.get("response_mode")
+            if params.get("response_mode") in RESPONSE_MODES
+            else "query"
+        )
         return self._error_redirect(
-            params["redirect_uri"], params.get("state"), reason, "The person did not agree."
+            params["redirect_uri"], params.get("state"), reason, "The person did not agree.", mode
         )
 
     # --- the decision ---------------------------------------------------------------------------
@@ -126,7 +141,7 @@ class AuthorizationFlow:
         if needs == "login":
             if silent:
                 return self._error_redirect(
-                    redirect_uri, state, "login_required", "Login required."
+                    redirect_uri, state, "login_required", "Login required.", demands.response_mode
                 )
             return self._wait(plain, client, interaction, demands, "/login?next=")
         if needs == "level":
@@ -137,7 +152,11 @@ class AuthorizationFlow:
                     else "interaction_required"
                 )
                 return self._error_redirect(
-                    redirect_uri, state, error, "A higher trust level is needed."
+                    redirect_uri,
+                    state,
+                    error,
+                    "A higher trust level is needed.",
+                    demands.response_mode,
                 )
             return self._wait(plain, client, interaction, demands, "/interaction/step-up/")
         assert session is not None  # noqa: S101 - _what_is_missing returned None only with a session
@@ -149,7 +168,11 @@ class AuthorizationFlow:
         if consent:
             if silent:
                 return self._error_redirect(
-                    redirect_uri, state, "consent_required", "Consent required."
+                    redirect_uri,
+                    state,
+                    "consent_required",
+                    "Consent required.",
+                    demands.response_mode,
                 )
             return self._wait(plain, client, interaction, demands, "/interaction/consent/")
         if interaction is not None and not self._federation.finish(interaction[0]):
@@ -179,8 +202,10 @@ class AuthorizationFlow:
         response = self._server.create_authorization_response(
             grant.request, grant_user=user, grant=grant
         )
-        location = dict(response.headers).get("Location", "")
-        return Redirect(add_params_to_uri(location, {"iss": self._server.issuer}))
+        location = urlsplit(dict(response.headers).get("Location", ""))
+        target = location._replace(query="").geturl()
+        params = dict(parse_qsl(location.query, keep_blank_values=True))
+        return self._to_client(target, params, demands.response_mode)
 
     def _wait(
         self,
@@ -212,13 +237,25 @@ class AuthorizationFlow:
         return ErrorPage(error.error, error.description or error.error)
 
     def _error_redirect(
-        self, redirect_uri: str | None, state: str | None, error: str, description: str
+        self,
+        redirect_uri: str | None,
+        state: str | None,
+        error: str,
+        description: str,
+        mode: str = "query",
     ) -> Outcome:
         if not redirect_uri:
             return ErrorPage(error, description)
-        params = {"error": error, "error_description": description, "iss": self._server.issuer}
+        params = {"error": error, "error_description": description}
         if state:
             params["state"] = state
+        return self._to_client(redirect_uri, params, mode)
+
+    def _to_client(self, redirect_uri: str, params: dict[str, str], mode: str) -> Outcome:
+        """The answer to the procedure, always with `iss` (RFC 9207 §2)."""
+        params = {**params, "iss": self._server.issuer}
+        if mode == "form_post":
+            return FormPost(redirect_uri, params)
         return Redirect(add_params_to_uri(redirect_uri, params))
 
 
@@ -238,7 +275,11 @@ def check_request(payload: dict[str, Any], client: RegisteredClient) -> Demands:
         TrustLevel(client.client.minimum_trust_level),
         requested.level if requested else TrustLevel(client.client.default_trust_level),
     )
+    mode = payload.get("response_mode") or "query"
+    if mode not in RESPONSE_MODES:
+        raise AuthorizationRejected("invalid_request", "Unsupported response_mode.")
     return Demands(
+        response_mode=mode,
         level=level,
         vocabulary=requested.vocabulary if requested else DEFAULT_VOCABULARY,
         essential_acr=essential,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from html import escape
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
@@ -13,7 +14,7 @@ from servicekonto.accounts.login import CurrentSession, LoginService
 from servicekonto.accounts.service import AccountService
 from servicekonto.federation.attributes import claims_for
 from servicekonto.keys.service import KeyRing
-from servicekonto.oidc.authorize import AuthorizationFlow, ErrorPage, Outcome, Redirect
+from servicekonto.oidc.authorize import AuthorizationFlow, ErrorPage, FormPost, Outcome, Redirect
 from servicekonto.oidc.logout import decide_logout
 from servicekonto.oidc.metadata import (
     AUTHORIZE_PATH,
@@ -26,6 +27,7 @@ from servicekonto.oidc.metadata import (
     authorization_server_metadata,
 )
 from servicekonto.oidc.server import PlainRequest, PlainResponse, ProviderServer
+from servicekonto.security.headers import policy_posting_to
 
 router = APIRouter(tags=["oauth"])
 MAX_FORM_FIELDS = 20
@@ -106,7 +108,28 @@ def _flow(request: Request) -> AuthorizationFlow:
 def _answer(outcome: Outcome) -> Response:
     if isinstance(outcome, Redirect):
         return RedirectResponse(outcome.url, status_code=302, headers={"cache-control": "no-store"})
+    if isinstance(outcome, FormPost):
+        return _form_post(outcome)
     return _error_page(outcome)
+
+
+def _form_post(post: FormPost) -> HTMLResponse:
+    fields = "".join(
+        f'<input type="hidden" name="{escape(name)}" value="{escape(value)}">'
+        for name, value in post.fields.items()
+    )
+    body = (
+        '<!doctype html><html lang="de"><head><meta charset="utf-8"><title>Weiter</title>'
+        '<link rel="stylesheet" href="/static/site.css"></head><body><main class="container">'
+        f'<form id="form-post" method="post" action="{escape(post.action)}">{fields}'
+        '<p><button type="submit" class="button">Weiter zum Verfahren</button></p></form>'
+        '<script src="/static/formpost.js"></script></main></body></html>'
+    )
+    target = urlsplit(post.action)
+    # This page alone may send a form elsewhere: to the client's verified redirect URI.
+    csp = policy_posting_to(f"{target.scheme}://{target.netloc}")
+    headers = {"cache-control": "no-store", "content-security-policy": csp}
+    return HTMLResponse(body, headers=headers)
 
 
 def _error_page(error: ErrorPage) -> HTMLResponse:

@@ -29,7 +29,7 @@ def authorization_server_metadata(issuer: str) -> dict[str, Any]:
         "end_session_endpoint": issuer + LOGOUT_PATH,
         "scopes_supported": ["openid", *CLAIMS_BY_SCOPE, "safe.deposit"],
         "response_types_supported": ["code"],
-        "response_modes_supported": ["query"],
+        "response_modes_supported": ["query", "form_post"],
         "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
         "subject_types_supported": ["public", "pairwise"],
         "id_token_signing_alg_values_supported": ["ES256", "RS256"],

@@ -1,4 +1,4 @@
-"""RP-initiated logout, consent revocation and the release log on the account page."""
+"""RP-initiated logout, the form post response mode, consent revocation and the release log."""
 
 from __future__ import annotations
 
@@ -174,3 +174,42 @@ def test_the_account_page_lists_releases_and_revokes_consent(signed_in: SignedIn
     )
     again = browser.get(f"/oidc/authorize?{query}").headers["location"]
     assert parse_qs(urlsplit(again).query)["error"] == ["consent_required"]
+
+
+def test_form_post_response_mode_posts_code_state_and_iss(
+    signed_in: SignedIn, settings: Settings
+) -> None:
+    query = urlencode(
+        {
+            "response_type": "code",
+            "response_mode": "form_post",
+            "client_id": signed_in.client_id,
+            "redirect_uri": CALLBACK,
+            "scope": "openid profile email",
+            "state": "fp",
+            "code_challenge": "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+            "code_challenge_method": "S256",
+        }
+    )
+    page = signed_in.browser.get(f"/oidc/authorize?{query}")
+    assert page.status_code == 200
+    assert f'action="{CALLBACK}"' in page.text
+    assert 'name="code" value="sk_ac_' in page.text
+    assert 'name="state" value="fp"' in page.text
+    assert f'name="iss" value="{settings.issuer}"' in page.text
+    assert "form-action https://procedure.example.de" in page.headers["content-security-policy"]
+    assert '<script src="/static/formpost.js">' in page.text
+
+
+def test_unknown_response_mode_is_an_error(signed_in: SignedIn) -> None:
+    query = urlencode(
+        {
+            "response_type": "code",
+            "response_mode": "fragment",
+            "client_id": signed_in.client_id,
+            "redirect_uri": CALLBACK,
+            "scope": "openid",
+        }
+    )
+    location = signed_in.browser.get(f"/oidc/authorize?{query}").headers["location"]
+    assert parse_qs(urlsplit(location).query)["error"] == ["invalid_request"]
