@@ -213,3 +213,84 @@ def test_unknown_response_mode_is_an_error(signed_in: SignedIn) -> None:
     )
     location = signed_in.browser.get(f"/oidc/authorize?{query}").headers["location"]
     assert parse_qs(urlsplit(location).query)["error"] == ["invalid_request"]
+
+
+def test_logging_out_tells_the_procedure_over_the_back_channel(
+    app: FastAPI, db: Database, clock: FixedClock, settings: Settings
+) -> None:
+    sent: list[tuple[str, str]] = []
+    back_channel = app.state.back_channel_logout
+    back_channel._sender = lambda uri, token: sent.append((uri, token))
+    back_channel._pool = None  # deliver at once, in this thread
+    signed = _signed_in_with_backchannel(app, db, clock)
+    signed.browser.logout()
+    assert len(sent) == 1
+    uri, token = sent[0]
+    assert uri == "https://procedure.example.de/backchannel"
+    header = jose_jwt.get_unverified_header(token)
+    assert header["typ"] == "logout+jwt"
+    jwks = signed.browser.get("/oidc/jwks").json()
+    key = next(k for k in jwks["keys"] if k["kid"] == header["kid"])
+    claims = jose_jwt.decode(
+        token,
+        key,
+        algorithms=[key["alg"]],
+        audience=signed.client_id,
+        issuer=settings.issuer,
+        options={"verify_exp": False, "verify_iat": False},
+    )
+    assert "http://schemas.openid.net/event/backchannel-logout" in claims["events"]
+    assert claims["sub"] == jose_jwt.get_unverified_claims(signed.id_token)["sub"]
+    assert "nonce" not in claims
+
+
+def _signed_in_with_backchannel(app: FastAPI, db: Database, clock: FixedClock) -> SignedIn:
+    authority = AuthorityService(db, clock).ensure(
+        AuthoritySpec(slug="vg-bc", name="VG BC", kind=AuthorityKind.MUNICIPAL_ASSOCIATION),
+        actor="test",
+    )
+    spec = ClientSpec(
+        client_id="vg-bc.procedure",
+        name="Rückkanal",
+        authority="vg-bc",
+        redirect_uris=[CALLBACK],
+        grant_types=["authorization_code"],
+        scopes=["openid"],
+        default_trust_level=1,
+        consent_required=False,
+        backchannel_logout_uri="https://procedure.example.de/backchannel",
+    )
+    added = ClientService(db, clock, digester_for(TEST_SECRET_KEY)).add(
+        spec, authority.authority.id, "test"
+    )
+    assert added.client_secret is not None
+    browser = Browser(app)
+    mail: RecordingMailSender = app.state.accounts.notifier._sender
+    browser.register()
+    browser.confirm(mail.last_link())
+    browser.login()
+    verifier = secrets.token_urlsafe(48)
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=")
+    query = urlencode(
+        {
+            "response_type": "code",
+            "client_id": spec.client_id,
+            "redirect_uri": CALLBACK,
+            "scope": "openid",
+            "code_challenge": challenge.decode(),
+            "code_challenge_method": "S256",
+        }
+    )
+    callback = browser.get(f"/oidc/authorize?{query}").headers["location"]
+    code = parse_qs(urlsplit(callback).query)["code"][0]
+    token = browser.client.post(
+        "/oidc/token",
+        data={
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": CALLBACK,
+            "code_verifier": verifier,
+        },
+        auth=(spec.client_id, added.client_secret),
+    ).json()
+    return SignedIn(browser, spec.client_id, added.client_secret, token["id_token"])

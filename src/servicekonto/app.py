@@ -33,6 +33,7 @@ from servicekonto.metadata import SERVICE_NAME, __version__
 from servicekonto.observability import configure_logging
 from servicekonto.oidc import endpoints as oauth_endpoints
 from servicekonto.oidc.authorize import AuthorizationFlow
+from servicekonto.oidc.backchannel import BackChannelLogout
 from servicekonto.oidc.server import ProviderServer
 from servicekonto.registration.context import build_identity_context
 from servicekonto.security.secrets import Digester, derive_key
@@ -131,6 +132,16 @@ def _install_services(
         grant_store=grant_store,
         pairwise_key=derive_key(secret, "pairwise-subject"),
     )
+    back_channel = BackChannelLogout(
+        database,
+        clients,
+        key_ring,
+        clock,
+        issuer=settings.issuer,
+        pairwise_key=derive_key(secret, "pairwise-subject"),
+    )
+    app.state.back_channel_logout = back_channel
+    context.session_end_listeners.append(back_channel.sessions_ended)
     federation = FederationService(database, clock)
     app.state.federation = federation
     app.state.authorization_flow = AuthorizationFlow(app.state.oauth_server, federation)

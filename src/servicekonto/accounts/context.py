@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from servicekonto.accounts.email_tokens import EmailTokens
@@ -35,6 +37,15 @@ class AccountContext:
     totp: TotpService
     passkeys: PasskeyService
     notifier: Notifier
+    # Called after sessions have ended (logout, everywhere, password change) with their ids
+    # and the person: the OIDC front end tells the procedures (back-channel logout).
+    session_end_listeners: list[Callable[[list[uuid.UUID], uuid.UUID], None]] = field(
+        default_factory=list
+    )
+
+    def sessions_ended(self, session_ids: list[uuid.UUID], person_id: uuid.UUID) -> None:
+        for listener in self.session_end_listeners:
+            listener(session_ids, person_id)
 
 
 def build_account_context(

@@ -237,8 +237,10 @@ class LoginService:
             login_session = self._c.sessions.find(uow.session, token, self._c.clock.now())
             if login_session is None:
                 return
+            ended, person_id = login_session.id, login_session.person_id
             self._c.sessions.end(uow.session, login_session, self._c.clock.now())
             uow.commit()
+        self._c.sessions_ended([ended], person_id)
 
     def _resend_confirmation(self, person_id: uuid.UUID) -> None:
         with self._c.database.unit_of_work() as uow:

@@ -91,6 +91,14 @@ class LoginSessionRepository:
             .execution_options(synchronize_session=False)
         )
 
+    def open_ids_for(self, person_id: uuid.UUID, keep: uuid.UUID | None = None) -> list[uuid.UUID]:
+        query = select(LoginSession.id).where(
+            LoginSession.person_id == person_id, LoginSession.revoked_at.is_(None)
+        )
+        if keep is not None:
+            query = query.where(LoginSession.id != keep)
+        return list(self._session.scalars(query))
+
     def revoke_all_for(
         self, person_id: uuid.UUID, now: datetime, keep: uuid.UUID | None = None
     ) -> int:

@@ -224,11 +224,12 @@ class AccountService:
                 is None
             ):
                 return None
-            self._set_password(uow.session, person, password, keep_session=None)
+            ended = self._set_password(uow.session, person, password, keep_session=None)
             # Following the link proves control of the mailbox, as a confirmation link does.
             person.email_verified_at = person.email_verified_at or now
-            to, locale = person.email, person.preferred_locale
+            to, locale, person_id = person.email, person.preferred_locale, person.id
             uow.commit()
+        self._c.sessions_ended(ended, person_id)
         self._c.notifier.password_changed(to, locale)
         return Outcome()
 
@@ -250,21 +251,26 @@ class AccountService:
             )
             if errors:
                 return Outcome(errors)
-            self._set_password(uow.session, person, new, keep_session=session_id)
+            ended = self._set_password(uow.session, person, new, keep_session=session_id)
             to, locale = person.email, person.preferred_locale
             uow.commit()
+        self._c.sessions_ended(ended, person_id)
         self._c.notifier.password_changed(to, locale)
         return Outcome()
 
     def _set_password(
         self, session: Session, person: Person, password: str, keep_session: uuid.UUID | None
-    ) -> None:
+    ) -> list[uuid.UUID]:
+        """Set the password; the ids of the sessions it ended (to tell the procedures)."""
         now = self._c.clock.now()
         person.password_hash = self._c.hasher.hash(password)
         person.updated_at = now
         # Whoever knew the old password must not stay signed in with it.
-        LoginSessionRepository(session).revoke_all_for(person.id, now, keep=keep_session)
+        repository = LoginSessionRepository(session)
+        ended = repository.open_ids_for(person.id, keep=keep_session)
+        repository.revoke_all_for(person.id, now, keep=keep_session)
         _audit(session, self._c, "account.password_changed", person.id)
+        return ended
 
     def request_email_change(
         self, person_id: uuid.UUID, form: Mapping[str, str], locale: str
@@ -335,11 +341,12 @@ class AccountService:
 
     def logout_everywhere(self, person_id: uuid.UUID) -> int:
         with self._c.database.unit_of_work() as uow:
-            count = LoginSessionRepository(uow.session).revoke_all_for(
-                person_id, self._c.clock.now()
-            )
+            repository = LoginSessionRepository(uow.session)
+            ended = repository.open_ids_for(person_id)
+            count = repository.revoke_all_for(person_id, self._c.clock.now())
             _audit(uow.session, self._c, "sessions.revoked_all", person_id, {"count": count})
             uow.commit()
+        self._c.sessions_ended(ended, person_id)
         return count
 
     def profile(self, person_id: uuid.UUID) -> Person | None:

@@ -27,6 +27,8 @@ def authorization_server_metadata(issuer: str) -> dict[str, Any]:
         "introspection_endpoint": issuer + INTROSPECTION_PATH,
         "revocation_endpoint": issuer + REVOCATION_PATH,
         "end_session_endpoint": issuer + LOGOUT_PATH,
+        "backchannel_logout_supported": True,
+        "backchannel_logout_session_supported": False,
         "scopes_supported": ["openid", *CLAIMS_BY_SCOPE, "safe.deposit"],
         "response_types_supported": ["code"],
         "response_modes_supported": ["query", "form_post"],

@@ -166,6 +166,19 @@ class GrantStore:
         return True
 
 
+def clients_of_sessions(database: Database, session_ids: list[uuid.UUID]) -> dict[str, uuid.UUID]:
+    """The procedures that received a code from these sessions, with the person for each."""
+    if not session_ids:
+        return {}
+    with database.session() as session:
+        rows = session.execute(
+            select(AuthorizationCode.client_id, AuthorizationCode.person_id)
+            .where(AuthorizationCode.session_id.in_(session_ids))
+            .distinct()
+        )
+        return {row.client_id: row.person_id for row in rows}
+
+
 def revoke_family(session: Session, family_id: uuid.UUID, now: datetime) -> None:
     for model in (RefreshToken, IssuedToken):
         session.execute(
