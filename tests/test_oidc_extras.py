@@ -294,3 +294,61 @@ def _signed_in_with_backchannel(app: FastAPI, db: Database, clock: FixedClock) -
         auth=(spec.client_id, added.client_secret),
     ).json()
     return SignedIn(browser, spec.client_id, added.client_secret, token["id_token"])
+
+
+def test_pushed_authorization_request_is_used_once(signed_in: SignedIn) -> None:
+    client = signed_in.browser.client
+    pushed = client.post(
+        "/oidc/par",
+        data={
+            "response_type": "code",
+            "redirect_uri": CALLBACK,
+            "scope": "openid profile",
+            "state": "par",
+            "code_challenge": "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+            "code_challenge_method": "S256",
+        },
+        auth=(signed_in.client_id, signed_in.secret),
+    )
+    assert pushed.status_code == 201
+    body = pushed.json()
+    assert body["request_uri"].startswith("urn:ietf:params:oauth:request_uri:")
+    assert body["expires_in"] == 60
+    query = urlencode({"client_id": signed_in.client_id, "request_uri": body["request_uri"]})
+    callback = signed_in.browser.get(f"/oidc/authorize?{query}").headers["location"]
+    answer = parse_qs(urlsplit(callback).query)
+    assert answer["state"] == ["par"]
+    assert answer["code"][0].startswith("sk_ac_")
+    again = signed_in.browser.get(f"/oidc/authorize?{query}")
+    assert again.status_code == 400, "a request_uri is used once"
+
+
+@pytest.mark.parametrize(
+    ("auth", "form", "status"),
+    [
+        (("vg-test.procedure", "sk_cs_wrong"), {"redirect_uri": CALLBACK}, 401),
+        (None, {"redirect_uri": "https://evil.example/cb"}, 400),
+        (None, {"redirect_uri": CALLBACK, "request_uri": "urn:x"}, 400),
+    ],
+)
+def test_bad_pushed_requests_are_refused(
+    signed_in: SignedIn, auth: tuple[str, str] | None, form: dict[str, str], status: int
+) -> None:
+    data = {"response_type": "code", "scope": "openid", **form}
+    response = signed_in.browser.client.post(
+        "/oidc/par", data=data, auth=auth or (signed_in.client_id, signed_in.secret)
+    )
+    assert response.status_code == status
+    assert "request_uri" not in response.json()
+
+
+def test_an_unknown_request_uri_is_an_error_page(signed_in: SignedIn) -> None:
+    query = urlencode(
+        {
+            "client_id": signed_in.client_id,
+            "request_uri": "urn:ietf:params:oauth:request_uri:00000000-0000-4000-8000-000000000000",
+        }
+    )
+    response = signed_in.browser.get(f"/oidc/authorize?{query}")
+    assert response.status_code == 400
+    assert "location" not in response.headers

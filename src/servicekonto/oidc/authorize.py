@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
@@ -30,6 +30,8 @@ from servicekonto.trust.levels import TrustLevel
 from servicekonto.trust.vocabularies import DEFAULT_VOCABULARY, Vocabulary, acr_value, parse_acr
 
 RESUME_PATH = "/oidc/authorize/resume"
+PAR_URN = "urn:ietf:params:oauth:request_uri:"
+PAR_LIFETIME = timedelta(seconds=60)
 
 
 @dataclass(frozen=True)
@@ -80,7 +82,39 @@ class AuthorizationFlow:
         self._federation = federation
 
     def start(self, plain: PlainRequest, session: CurrentSession | None) -> Outcome:
+        params = _params_of(plain)
+        if params.get("request_uri", "").startswith(PAR_URN):
+            pushed = self._pushed(params)
+            if pushed is None:
+                return ErrorPage("invalid_request_uri", "The pushed request is unknown or expired.")
+            plain = _plain_from(self._server.issuer, pushed)
         return self._decide(plain, session, interaction=None)
+
+    def push(self, client: RegisteredClient, params: dict[str, str]) -> tuple[str, int]:
+        """RFC 9126: keep a client's authorization request; a one-time reference to it."""
+        request = {**params, "client_id": client.get_client_id()}
+        pushed_id = self._federation.begin("par", client.get_client_id(), {"request": request})
+        return f"{PAR_URN}{pushed_id}", int(PAR_LIFETIME.total_seconds())
+
+    def _pushed(self, params: dict[str, str]) -> dict[str, str] | None:
+        reference = params["request_uri"].removeprefix(PAR_URN)
+        try:
+            pushed_id = uuid.UUID(reference)
+        except ValueError:
+            return None
+        pushed = self._federation.waiting(pushed_id)
+        if (
+            pushed is None
+            or pushed.protocol != "par"
+            or pushed.client_id != params.get("client_id")
+        ):
+            return None
+        if self._server.clock.now() > pushed.created_at + PAR_LIFETIME:
+            return None
+        if not self._federation.finish(pushed_id):  # RFC 9126 §4: a request_uri is used once
+            return None
+        request: dict[str, str] = pushed.params["request"]
+        return request
 
     def resume(self, interaction_id: uuid.UUID, session: CurrentSession | None) -> Outcome:
         interaction = self._federation.waiting(interaction_id)

@@ -21,6 +21,7 @@ from servicekonto.oidc.metadata import (
     INTROSPECTION_PATH,
     JWKS_PATH,
     LOGOUT_PATH,
+    PAR_PATH,
     REVOCATION_PATH,
     TOKEN_PATH,
     USERINFO_PATH,
@@ -223,3 +224,21 @@ def _logout(request: Request, params: dict[str, str]) -> Response:
         settings.session.cookie_name, path="/", secure=settings.https, httponly=True, samesite="lax"
     )
     return response
+
+
+@router.post(PAR_PATH, status_code=201, summary="Pushed authorization requests (RFC 9126)")
+def pushed_authorization_request(request: Request, plain: PlainDep) -> JSONResponse:
+    server: ProviderServer = request.app.state.oauth_server
+    client = server.authenticate_pushing_client(plain)
+    if client is None:
+        return JSONResponse({"error": "invalid_client"}, status_code=401, headers=NO_STORE)
+    params = {key: value for key, value in plain.form.items() if key != "client_secret"}
+    if "request_uri" in params or "request" in params:
+        error = {"error": "invalid_request", "error_description": "No nested request objects."}
+        return JSONResponse(error, status_code=400, headers=NO_STORE)
+    problem = server.validate_pushed(params, client)
+    if problem is not None:
+        return JSONResponse(problem, status_code=400, headers=NO_STORE)
+    request_uri, expires_in = _flow(request).push(client, params)
+    body = {"request_uri": request_uri, "expires_in": expires_in}
+    return JSONResponse(body, status_code=201, headers=NO_STORE)

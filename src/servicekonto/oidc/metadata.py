@@ -14,6 +14,7 @@ INTROSPECTION_PATH = "/oidc/introspect"
 REVOCATION_PATH = "/oidc/revoke"
 JWKS_PATH = "/oidc/jwks"
 LOGOUT_PATH = "/oidc/logout"
+PAR_PATH = "/oidc/par"
 SECRET_METHODS = ["client_secret_basic", "client_secret_post"]
 
 
@@ -27,6 +28,8 @@ def authorization_server_metadata(issuer: str) -> dict[str, Any]:
         "introspection_endpoint": issuer + INTROSPECTION_PATH,
         "revocation_endpoint": issuer + REVOCATION_PATH,
         "end_session_endpoint": issuer + LOGOUT_PATH,
+        "pushed_authorization_request_endpoint": issuer + PAR_PATH,
+        "require_pushed_authorization_requests": False,
         "backchannel_logout_supported": True,
         "backchannel_logout_session_supported": False,
         "scopes_supported": ["openid", *CLAIMS_BY_SCOPE, "safe.deposit"],

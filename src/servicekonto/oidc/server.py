@@ -12,7 +12,12 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from authlib.oauth2.rfc6749 import AuthorizationServer, InvalidScopeError, OAuth2Request
+from authlib.oauth2.rfc6749 import (
+    AuthorizationServer,
+    InvalidScopeError,
+    OAuth2Error,
+    OAuth2Request,
+)
 from authlib.oauth2.rfc6749.grants import ClientCredentialsGrant
 from authlib.oauth2.rfc6749.requests import BasicOAuth2Payload
 from authlib.oauth2.rfc7009 import RevocationEndpoint
@@ -255,6 +260,28 @@ class ProviderServer(AuthorizationServer):  # type: ignore[misc]
             auth_time=user.auth_time,
             family_id=user.family_id,
         )
+
+    def authenticate_pushing_client(self, plain: PlainRequest) -> RegisteredClient | None:
+        """Client authentication at the PAR endpoint, as at the token endpoint (RFC 9126 §2.1)."""
+        request = self.create_oauth2_request(plain)
+        methods = [*SECRET_METHODS, "none"]
+        try:
+            client: RegisteredClient = self.authenticate_client(request, methods, endpoint="par")
+        except OAuth2Error:
+            return None
+        return client
+
+    def validate_pushed(
+        self, params: dict[str, str], client: RegisteredClient
+    ) -> dict[str, str] | None:
+        """The pushed request is checked now (RFC 9126 §2.1), so errors reach the client at once."""
+        if params.get("client_id") not in {None, client.get_client_id()}:
+            return {"error": "invalid_request", "error_description": "client_id does not match."}
+        if params.get("redirect_uri") not in client.client.redirect_uris:
+            return {"error": "invalid_request", "error_description": "Unregistered redirect_uri."}
+        if params.get("response_type") != "code":
+            return {"error": "unsupported_response_type"}
+        return None
 
     def find_token(self, token_string: str) -> AccessTokenRecord | None:
         claims = self.tokens.check(token_string)
