@@ -12,12 +12,15 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import uvicorn
 from authlib.integrations.httpx_client import OAuth2Client
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 from fastapi import FastAPI
+from jose import jwk as jose_jwk
 from jose import jwt as jose_jwt
 from starlette.testclient import TestClient
 
@@ -328,3 +331,115 @@ def test_authlib_client_gets_a_token_over_http(
         token = client.fetch_token(f"{live_server}/oidc/token", grant_type="client_credentials")
     assert token["token_type"] == "Bearer"
     assert token["scope"] == SCOPE
+
+
+def _assertion(private_pem: str, client_id: str, audience: str, jti: str, now: int) -> str:
+    claims = {
+        "iss": client_id,
+        "sub": client_id,
+        "aud": audience,
+        "jti": jti,
+        "iat": now,
+        "exp": now + 60,
+    }
+    return str(jose_jwt.encode(claims, private_pem, algorithm="ES256", headers={"kid": "k1"}))
+
+
+@pytest.fixture
+def key_client(db: Database, clock: FixedClock) -> tuple[str, str]:
+    """A procedure authenticating with private_key_jwt; the assertions are made with python-jose."""
+    # authlib checks the assertion's exp against the real clock: run the server's clock on it too.
+    clock.advance(datetime.now(UTC) - clock.now())
+    private = ec.generate_private_key(ec.SECP256R1())
+    pem = private.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    ).decode()
+    public = jose_jwk.construct(
+        private.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode(),
+        algorithm="ES256",
+    ).to_dict()
+    public.update(kid="k1", use="sig")
+    authority = AuthorityService(db, clock).ensure(
+        AuthoritySpec(slug="vg-test", name="VG Test", kind=AuthorityKind.MUNICIPAL_ASSOCIATION),
+        actor="test",
+    )
+    ClientService(db, clock, digester_for(TEST_SECRET_KEY)).add(
+        ClientSpec.model_validate(
+            {
+                "client_id": "vg-test.keyed",
+                "name": "Keyed",
+                "authority": "vg-test",
+                "redirect_uris": ["https://procedure.example.de/callback"],
+                "grant_types": ["client_credentials"],
+                "scopes": [SCOPE],
+                "token_endpoint_auth_method": "private_key_jwt",
+                "jwks": {"keys": [public]},
+            }
+        ),
+        authority.authority.id,
+        "test",
+    )
+    return "vg-test.keyed", pem
+
+
+def test_private_key_jwt_authenticates_once_per_assertion(
+    http: TestClient, key_client: tuple[str, str], settings: Settings, clock: FixedClock
+) -> None:
+    client_id, pem = key_client
+    now = int(clock.now().timestamp())
+    assertion = _assertion(pem, client_id, f"{settings.issuer}/oidc/token", "jti-1", now)
+    form = {
+        "grant_type": "client_credentials",
+        "scope": SCOPE,
+        "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+        "client_assertion": assertion,
+    }
+    first = http.post("/oidc/token", data=form)
+    assert first.status_code == 200, first.text
+    replay = http.post("/oidc/token", data=form)
+    assert replay.status_code in {400, 401}
+    assert replay.json()["error"] == "invalid_client"
+
+
+@pytest.mark.parametrize("problem", ["audience", "signature", "lifetime"])
+def test_bad_client_assertions_are_refused(
+    http: TestClient,
+    key_client: tuple[str, str],
+    settings: Settings,
+    clock: FixedClock,
+    problem: str,
+) -> None:
+    client_id, pem = key_client
+    now = int(clock.now().timestamp())
+    audience = (
+        "https://elsewhere.example" if problem == "audience" else f"{settings.issuer}/oidc/token"
+    )
+    assertion = _assertion(pem, client_id, audience, f"jti-{problem}", now)
+    if problem == "signature":
+        head, body, signature = assertion.split(".")
+        assertion = f"{head}.{body}.{signature[::-1]}"
+    if problem == "lifetime":
+        claims = {
+            "iss": client_id,
+            "sub": client_id,
+            "aud": audience,
+            "jti": "long",
+            "iat": now,
+            "exp": now + 86400,
+        }
+        assertion = str(jose_jwt.encode(claims, pem, algorithm="ES256", headers={"kid": "k1"}))
+    response = http.post(
+        "/oidc/token",
+        data={
+            "grant_type": "client_credentials",
+            "scope": SCOPE,
+            "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+            "client_assertion": assertion,
+        },
+    )
+    assert response.status_code in {400, 401}
+    assert response.json()["error"] == "invalid_client"

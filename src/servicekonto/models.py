@@ -22,7 +22,12 @@ from servicekonto.pinletters.models import PinLetter
 from servicekonto.registration.models import IdentityCheck
 from servicekonto.registry.models import RegistryResident
 from servicekonto.store.base import Base
-from servicekonto.tokens.models import AuthorizationCode, IssuedToken, RefreshToken
+from servicekonto.tokens.models import (
+    AuthorizationCode,
+    IssuedToken,
+    RefreshToken,
+    UsedAssertion,
+)
 
 metadata = Base.metadata
 
@@ -46,6 +51,7 @@ __all__ = [
     "RegistryResident",
     "SigningKey",
     "TotpFactor",
+    "UsedAssertion",
     "WebAuthnCredential",
     "metadata",
 ]

@@ -87,7 +87,12 @@ def subject_for(client: RegisteredClient, person_id: uuid.UUID, pairwise_key: by
 
 
 class CodeGrant(grants.AuthorizationCodeGrant):  # type: ignore[misc]
-    TOKEN_ENDPOINT_AUTH_METHODS = ("client_secret_basic", "client_secret_post", "none")
+    TOKEN_ENDPOINT_AUTH_METHODS = (
+        "client_secret_basic",
+        "client_secret_post",
+        "private_key_jwt",
+        "none",
+    )
 
     def generate_authorization_code(self) -> str:
         return new_token(CODE_KIND)
@@ -134,7 +139,12 @@ class CodeGrant(grants.AuthorizationCodeGrant):  # type: ignore[misc]
 
 
 class RotatingRefreshGrant(grants.RefreshTokenGrant):  # type: ignore[misc]
-    TOKEN_ENDPOINT_AUTH_METHODS = ("client_secret_basic", "client_secret_post", "none")
+    TOKEN_ENDPOINT_AUTH_METHODS = (
+        "client_secret_basic",
+        "client_secret_post",
+        "private_key_jwt",
+        "none",
+    )
     INCLUDE_NEW_REFRESH_TOKEN = True
 
     def authenticate_refresh_token(self, refresh_token: str) -> RefreshRecord | None:

@@ -15,7 +15,7 @@ REVOCATION_PATH = "/oidc/revoke"
 JWKS_PATH = "/oidc/jwks"
 LOGOUT_PATH = "/oidc/logout"
 PAR_PATH = "/oidc/par"
-SECRET_METHODS = ["client_secret_basic", "client_secret_post"]
+SECRET_METHODS = ["client_secret_basic", "client_secret_post", "private_key_jwt"]
 
 
 def authorization_server_metadata(issuer: str) -> dict[str, Any]:
@@ -42,6 +42,7 @@ def authorization_server_metadata(issuer: str) -> dict[str, Any]:
         "introspection_endpoint_auth_methods_supported": SECRET_METHODS,
         "revocation_endpoint_auth_methods_supported": SECRET_METHODS,
         "code_challenge_methods_supported": ["S256"],
+        "token_endpoint_auth_signing_alg_values_supported": ["ES256", "RS256", "PS256"],
         "acr_values_supported": supported_acr_values(),
         "claims_supported": sorted(
             {"sub", "acr", "amr", "auth_time", "iss", "aud", "exp", "iat", "nonce"}

@@ -28,11 +28,13 @@ from servicekonto.clients.service import ClientService
 from servicekonto.clock import Clock
 from servicekonto.keys.service import KeyRing
 from servicekonto.oidc.adapters import AccessTokenRecord, RegisteredClient
+from servicekonto.oidc.client_auth import PrivateKeyJwt
 from servicekonto.oidc.grants import CodeGrant, EndUser, IdToken, RotatingRefreshGrant, subject_for
+from servicekonto.oidc.metadata import PAR_PATH, TOKEN_PATH
 from servicekonto.tokens.codes import Grant, GrantStore
 from servicekonto.tokens.service import TokenService
 
-SECRET_METHODS = ("client_secret_basic", "client_secret_post")
+SECRET_METHODS = ("client_secret_basic", "client_secret_post", "private_key_jwt")
 # Scopes a procedure may ask for in its own name (no person behind the token).
 SERVICE_SCOPES = frozenset({"safe.deposit"})
 
@@ -165,6 +167,8 @@ class ProviderServer(AuthorizationServer):  # type: ignore[misc]
         self.register_grant(RotatingRefreshGrant)
         self.register_endpoint(TokenIntrospection)
         self.register_endpoint(TokenRevocation)
+        audiences = [issuer, issuer + TOKEN_PATH, issuer + PAR_PATH]
+        self.register_client_auth_method("private_key_jwt", PrivateKeyJwt(self, audiences))
 
     def subject(self, client: RegisteredClient, person_id: uuid.UUID) -> str:
         return subject_for(client, person_id, self._pairwise_key)

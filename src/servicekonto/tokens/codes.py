@@ -9,12 +9,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, Result, select, update
+from sqlalchemy import CursorResult, Result, delete, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from servicekonto.security.secrets import Digester, new_token, token_kind
 from servicekonto.store.engine import Database
-from servicekonto.tokens.models import AuthorizationCode, IssuedToken, RefreshToken
+from servicekonto.tokens.models import AuthorizationCode, IssuedToken, RefreshToken, UsedAssertion
 
 CODE_LIFETIME = timedelta(seconds=60)
 CODE_KIND = "ac"
@@ -45,6 +46,7 @@ def _count(result: Result[Any]) -> int:
 
 class GrantStore:
     def __init__(self, database: Database, digester: Digester, refresh_lifetime: timedelta) -> None:
+        self.database = database
         self._database = database
         self._digester = digester
         self._refresh_lifetime = refresh_lifetime
@@ -164,6 +166,22 @@ class GrantStore:
             revoke_family(uow.session, row.family_id, now)
             uow.commit()
         return True
+
+
+def first_use_of_assertion(
+    database: Database, client_id: str, jti: str, expires_at: datetime, now: datetime
+) -> bool:
+    """Record a client assertion's jti; False if it was seen before (a replay)."""
+    if not jti or len(jti) > 200:
+        return False
+    with database.unit_of_work() as uow:
+        uow.session.execute(delete(UsedAssertion).where(UsedAssertion.expires_at < now))
+        uow.session.add(UsedAssertion(client_id=client_id, jti=jti, expires_at=expires_at))
+        try:
+            uow.commit()
+        except IntegrityError:
+            return False
+    return True
 
 
 def clients_of_sessions(database: Database, session_ids: list[uuid.UUID]) -> dict[str, uuid.UUID]:

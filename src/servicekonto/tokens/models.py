@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import JSON, String
+from sqlalchemy import JSON, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from servicekonto.store.base import Base, uuid_primary_key
@@ -76,3 +76,16 @@ class RefreshToken(Base):
     expires_at: Mapped[datetime]
     used_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]
+
+
+class UsedAssertion(Base):
+    """A client assertion's `jti`, kept until it expires: RFC 7523 §3 item 7, no replays."""
+
+    __tablename__ = "used_client_assertions"
+
+    id: Mapped[uuid.UUID] = uuid_primary_key()
+    client_id: Mapped[str] = mapped_column(String(100))
+    jti: Mapped[str] = mapped_column(String(200))
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+
+    __table_args__ = (UniqueConstraint("client_id", "jti"),)
