@@ -4,8 +4,7 @@ RFC 6749 §4.1.2.1 (authorization errors, and when they must not be redirected),
 errors), RFC 7636 and RFC 9700 §2.1.1 (PKCE), RFC 6750 §3.1 (bearer token errors), OIDC Core
 §3.1.2.6 (login_required, interaction_required, consent_required …), RFC 9207 (`iss` on every
 answer). Driven through the ASGI app with redirects not followed, so every hop is asserted; at
-the end one code is raced from twenty connections on PostgreSQL. A test marked xfail(strict)
-exposes a bug in src/ that its reason names.
+the end one code is raced from twenty connections on PostgreSQL.
 """
 
 from __future__ import annotations
@@ -326,11 +325,6 @@ def test_a_redirect_uri_sent_when_asking_is_needed_when_redeeming(
     token_error(redeem(citizen, procedure, code, redirect_uri=None), "invalid_grant")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: without redirect_uri the code goes to the first registered URI; OIDC Core "
-    "§3.1.2.1 makes redirect_uri REQUIRED in an OpenID request",
-)
 def test_an_openid_request_without_redirect_uri_is_refused(
     citizen: Browser, procedure: Procedure
 ) -> None:
@@ -479,11 +473,6 @@ def test_an_unsupported_response_type_goes_back_with_the_error(
     assert_error_redirect(response, "unsupported_response_type")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: PlainOAuth2Request builds its payload from a dict, so a repeated parameter "
-    "silently keeps the last value (RFC 6749 §3.1: parameters MUST NOT be repeated)",
-)
 def test_a_repeated_parameter_is_invalid_request(citizen: Browser, procedure: Procedure) -> None:
     url = authorize(procedure.client_id) + "&" + urlencode({"scope": "openid profile birth"})
     assert_error_redirect(citizen.get(url), "invalid_request")
@@ -586,11 +575,6 @@ def test_max_age_0_sends_an_earlier_login_to_the_login_page(
     assert response.headers["location"].startswith("/login?next=/oidc/authorize/resume/")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: max_age is measured against the clock on resume, so a login that took more "
-    "than max_age seconds is sent to /login again, forever (authorize.py _what_is_missing)",
-)
 def test_max_age_0_forces_a_fresh_login(
     citizen: Browser, procedure: Procedure, clock: FixedClock
 ) -> None:
@@ -599,11 +583,6 @@ def test_max_age_0_forces_a_fresh_login(
     assert code_from(_login_again(citizen, response, clock))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: max_age=0 is compared with '>' so a session authenticated in the same second "
-    "is not re-authenticated (OIDC Core §3.1.2.1: max_age=0 is equivalent to prompt=login)",
-)
 def test_max_age_0_forces_a_login_even_in_the_same_second(
     citizen: Browser, procedure: Procedure
 ) -> None:
@@ -720,23 +699,11 @@ def test_twenty_redemptions_of_one_code_have_one_winner(
     losers = [answer.body.get("error") for answer in answers if answer.status != 200]
     assert losers == ["invalid_grant"] * (contenders - 1)
     # A reused code is an attack (STYLE habit 4): what it gave is revoked, the winner's tokens
-    # included. The replays run their revocation while the winner is still issuing, so whether
-    # they catch its tokens depends on timing: the bug the next test reproduces every time.
-    access_live = server.find_token(won["access_token"]) is not None
-    refresh_live = refresh(browser, procedure, won["refresh_token"]).status_code == 200
-    if access_live or refresh_live:
-        pytest.xfail(
-            f"BUG: the winner's tokens outlived the replays (access token live: {access_live}, "
-            f"refresh token live: {refresh_live}); see the next test"
-        )
+    # included, even when the replays land while the winner is still issuing them.
+    assert server.find_token(won["access_token"]) is None
+    assert refresh(browser, procedure, won["refresh_token"]).status_code != 200
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: a replay that lands between the winner's code UPDATE and its token INSERTs "
-    "revokes an empty family; the winner's tokens, issued afterwards, stay valid "
-    "(tokens/codes.py redeem_code, oidc/server.py _person_token)",
-)
 def test_a_replay_while_the_winner_is_answered_revokes_its_tokens(
     citizen: Browser, procedure: Procedure, web_app: FastAPI, monkeypatch: pytest.MonkeyPatch
 ) -> None:

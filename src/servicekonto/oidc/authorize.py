@@ -151,8 +151,16 @@ class AuthorizationFlow:
         except OAuth2Error as error:
             return self._authlib_error(error)
         client: RegisteredClient = grant.request.client
-        redirect_uri = grant.request.payload.redirect_uri or client.get_default_redirect_uri()
+        redirect_uri = grant.request.payload.redirect_uri
         state = grant.request.payload.state
+        if not redirect_uri:
+            # OIDC Core §3.1.2.1: REQUIRED; without it there is no verified place to answer.
+            return ErrorPage("invalid_request", "redirect_uri is required.")
+        if plain.repeated:
+            # RFC 6749 §3.1: parameters must not be included more than once.
+            return self._error_redirect(
+                redirect_uri, state, "invalid_request", "A parameter was repeated."
+            )
         try:
             demands = check_request(grant.request.payload.data, client)
         except AuthorizationRejected as rejected:
@@ -383,15 +391,15 @@ def _what_is_missing(
 ) -> str | None:
     if session is None or session.second_factor_pending:
         return "login"
-    if "login" in demands.prompts and (
-        interaction is None or session.authenticated_at < interaction[1]
-    ):
+    # A login completed for this very request satisfies prompt=login and any max_age.
+    fresh = interaction is not None and session.authenticated_at >= interaction[1]
+    if "login" in demands.prompts and not fresh:
         return "login"
-    if (
-        demands.max_age is not None
-        and (now - session.authenticated_at).total_seconds() > demands.max_age
-    ):
-        return "login"
+    if demands.max_age is not None and not fresh:
+        elapsed = (now - session.authenticated_at).total_seconds()
+        # OIDC Core §3.1.2.1: max_age=0 is equivalent to prompt=login.
+        if demands.max_age == 0 or elapsed > demands.max_age:
+            return "login"
     if session.level < demands.level:
         return "level"
     return None

@@ -42,9 +42,15 @@ async def plain_request(request: Request) -> PlainRequest:
         max_files=0, max_fields=MAX_FORM_FIELDS, max_part_size=MAX_FIELD_BYTES
     )
     values = {key: value for key, value in form.items() if isinstance(value, str)}
+    names = [key for key, _ in form.multi_items()] + [
+        key for key, _ in request.query_params.multi_items()
+    ]
     # The URL as clients address us (the issuer), not as the proxy forwarded it: behind a
     # TLS-terminating proxy the hop to us is plain http, the request itself was not.
-    return PlainRequest(request.method, _issuer_url(request), dict(request.headers), values)
+    repeated = frozenset(name for name in names if names.count(name) > 1)
+    return PlainRequest(
+        request.method, _issuer_url(request), dict(request.headers), values, repeated
+    )
 
 
 def _server(request: Request) -> ProviderServer:
@@ -64,6 +70,10 @@ def _respond(response: PlainResponse) -> JSONResponse:
 
 @router.post(TOKEN_PATH, summary="Token endpoint (RFC 6749 §3.2; client_credentials)")
 def token(plain: PlainDep, server: ServerDep) -> JSONResponse:
+    if plain.repeated:
+        # RFC 6749 §3.2: request parameters must not be included more than once.
+        error = {"error": "invalid_request", "error_description": "A parameter was repeated."}
+        return JSONResponse(error, status_code=400, headers=NO_STORE)
     return _respond(server.create_token_response(plain))
 
 
@@ -148,7 +158,9 @@ def _error_page(error: ErrorPage) -> HTMLResponse:
 
 @router.get(AUTHORIZE_PATH, summary="Authorization endpoint (OIDC Core §3.1.2)")
 def authorize_get(request: Request) -> Response:
-    plain = PlainRequest("GET", _issuer_url(request), dict(request.headers), {})
+    names = [key for key, _ in request.query_params.multi_items()]
+    repeated = frozenset(name for name in names if names.count(name) > 1)
+    plain = PlainRequest("GET", _issuer_url(request), dict(request.headers), {}, repeated)
     return _answer(_flow(request).start(plain, _session(request)))
 
 

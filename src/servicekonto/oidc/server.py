@@ -45,6 +45,8 @@ class PlainRequest:
     url: str
     headers: dict[str, str]
     form: dict[str, str] = field(default_factory=dict)
+    # Names that came more than once (query or form): RFC 6749 §3.1 forbids that.
+    repeated: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)

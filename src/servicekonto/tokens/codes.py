@@ -101,6 +101,12 @@ class GrantStore:
                 )
             )
             if won != 1:
+                uow.session.execute(
+                    update(AuthorizationCode)
+                    .where(AuthorizationCode.id == row.id)
+                    .values(replayed_at=now)
+                    .execution_options(synchronize_session=False)
+                )
                 revoke_family(uow.session, row.family_id, now)
                 uow.commit()
                 return None
@@ -128,6 +134,8 @@ class GrantStore:
                 select(RefreshToken).where(RefreshToken.token_digest == digest)
             ).one_or_none()
             if row is None or row.client_id != client_id or row.revoked_at is not None:
+                return None
+            if family_void(uow.session, row.family_id):
                 return None
             won = _count(
                 uow.session.execute(
@@ -195,6 +203,16 @@ def clients_of_sessions(database: Database, session_ids: list[uuid.UUID]) -> dic
             .distinct()
         )
         return {row.client_id: row.person_id for row in rows}
+
+
+def family_void(session: Session, family_id: uuid.UUID | None) -> bool:
+    """Was the code this family came from replayed? Then none of its tokens count."""
+    if family_id is None:
+        return False
+    replayed = session.scalar(
+        select(AuthorizationCode.replayed_at).where(AuthorizationCode.family_id == family_id)
+    )
+    return replayed is not None
 
 
 def revoke_family(session: Session, family_id: uuid.UUID, now: datetime) -> None:

@@ -56,6 +56,9 @@ class AuthorizationCode(Base):
     created_at: Mapped[datetime]
     expires_at: Mapped[datetime]
     used_at: Mapped[datetime | None]
+    # Set when the code is presented a second time: every token of its family is void, also
+    # one the first redemption is still issuing while the replay arrives.
+    replayed_at: Mapped[datetime | None]
 
 
 class RefreshToken(Base):

@@ -21,6 +21,7 @@ from joserfc.jws import extract_compact
 from servicekonto.clock import Clock
 from servicekonto.keys.service import KeyRing
 from servicekonto.store.engine import Database
+from servicekonto.tokens.codes import family_void
 from servicekonto.tokens.models import IssuedToken
 from servicekonto.tokens.repository import TokenRepository
 
@@ -103,6 +104,8 @@ class TokenService:
         with self._database.unit_of_work() as uow:
             record = TokenRepository(uow.session).by_jti(str(claims.get("jti", "")))
             if record is None or not record.is_valid(self._clock.now()):
+                return None
+            if family_void(uow.session, record.family_id):
                 return None
             return TokenClaims(
                 person_id=record.person_id,
