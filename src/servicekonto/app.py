@@ -19,7 +19,7 @@ from servicekonto.accounts.context import build_account_context
 from servicekonto.accounts.login import LoginService
 from servicekonto.accounts.second_factors import SecondFactorService
 from servicekonto.accounts.service import AccountService
-from servicekonto.api import health, identity, problem_types
+from servicekonto.api import admin, health, identity, problem_types
 from servicekonto.api.middleware import RequestContextMiddleware
 from servicekonto.api.problems import http_exception_problem, validation_problem
 from servicekonto.clients.service import ClientService
@@ -90,6 +90,7 @@ def create_app(
     app.include_router(health.router)
     app.include_router(problem_types.router)
     app.include_router(identity.router)
+    app.include_router(admin.router)
     app.include_router(oauth_endpoints.router)
     app.include_router(page_router())
     app.mount("/static", StaticFiles(packages=[("servicekonto.web", "static")]), name="static")
@@ -174,3 +175,4 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, http_error)
     app.add_exception_handler(RequestValidationError, validation_problem)
     install_page_handlers(app)
+    app.add_exception_handler(admin.AdminDenied, admin.answer_denied)

@@ -78,6 +78,13 @@ class Settings(BaseSettings):
             "required in production."
         ),
     )
+    admin_token: SecretStr | None = Field(
+        default=None,
+        description=(
+            f"Bearer token of the admin REST API (at least {MIN_SECRET_KEY_LENGTH} characters); "
+            "unset, the admin API does not exist."
+        ),
+    )
     database: DatabaseSettings = Field(
         default_factory=DatabaseSettings, description="Database connection."
     )
@@ -100,7 +107,7 @@ class Settings(BaseSettings):
     def _issuer_is_base_url(cls, value: str) -> str:
         return normalise_issuer(value)
 
-    @field_validator("secret_key")
+    @field_validator("secret_key", "admin_token")
     @classmethod
     def _secret_key_long_enough(cls, value: SecretStr | None) -> SecretStr | None:
         if value is not None and len(value.get_secret_value()) < MIN_SECRET_KEY_LENGTH:
