@@ -352,3 +352,29 @@ def test_an_unknown_request_uri_is_an_error_page(signed_in: SignedIn) -> None:
     response = signed_in.browser.get(f"/oidc/authorize?{query}")
     assert response.status_code == 400
     assert "location" not in response.headers
+
+
+def test_ui_locales_and_login_hint_shape_the_login_page(
+    app: FastAPI, db: Database, clock: FixedClock
+) -> None:
+    client_id, _ = _procedure(db, clock)
+    browser = Browser(app)
+    query = urlencode(
+        {
+            "response_type": "code",
+            "client_id": client_id,
+            "redirect_uri": CALLBACK,
+            "scope": "openid",
+            "ui_locales": "en-GB de",
+            "login_hint": "anna@example.org",
+            "code_challenge": "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+            "code_challenge_method": "S256",
+        }
+    )
+    language = browser.get(f"/oidc/authorize?{query}").headers["location"]
+    assert language.startswith("/language/en?next=")
+    login = browser.get(language).headers["location"]
+    assert login.startswith("/login?next=/oidc/authorize/resume/")
+    page = browser.get(login)
+    assert '<html lang="en">' in page.text
+    assert 'value="anna@example.org"' in page.text

@@ -267,9 +267,16 @@ class AuthorizationFlow:
         else:
             interaction_id = interaction[0]
         resume = f"{RESUME_PATH}/{interaction_id}"
-        if page.endswith("next="):
-            return Redirect(page + resume)
-        return Redirect(f"{page}{interaction_id}")
+        target = page + resume if page.endswith("next=") else f"{page}{interaction_id}"
+        request = _params_of(plain)
+        if page.endswith("next=") and request.get("login_hint"):
+            # OIDC Core §3.1.2.1: a hint to prefill the login name; never more than that.
+            target += "&" + urlencode({"login_hint": request["login_hint"][:254]})
+        locale = _ui_locale(request.get("ui_locales", ""))
+        if locale is not None:
+            # The procedure's language wins for the pages the person sees next.
+            return Redirect(f"/language/{locale}?" + urlencode({"next": target}))
+        return Redirect(target)
 
     def _authlib_error(self, error: OAuth2Error) -> Outcome:
         if error.redirect_uri:
@@ -402,6 +409,14 @@ def _what_is_missing(
             return "login"
     if session.level < demands.level:
         return "level"
+    return None
+
+
+def _ui_locale(ui_locales: str) -> str | None:
+    for tag in ui_locales.split()[:10]:
+        language = tag.split("-")[0].lower()
+        if language in {"de", "en"}:
+            return language
     return None
 
 

@@ -25,8 +25,10 @@ SECOND_FACTOR_PATH = "/login/second-factor"
 
 
 @router.get("/login", response_class=HTMLResponse)
-def login_form(page: PageDep, next: str = "") -> HTMLResponse:
-    return render(page, "login.html", next=safe_next(next))
+def login_form(page: PageDep, next: str = "", login_hint: str = "") -> HTMLResponse:
+    # A procedure's login_hint prefills the e-mail field (escaped like any typed value).
+    values = {"email": login_hint[:254]} if login_hint else {}
+    return render(page, "login.html", next=safe_next(next), values=values)
 
 
 @router.post("/login", response_model=None)
