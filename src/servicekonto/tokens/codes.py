@@ -92,15 +92,7 @@ class GrantStore:
             ).one_or_none()
             if row is None or row.client_id != client_id:
                 return None
-            won = _count(
-                uow.session.execute(
-                    update(AuthorizationCode)
-                    .where(AuthorizationCode.id == row.id, AuthorizationCode.used_at.is_(None))
-                    .values(used_at=now)
-                    .execution_options(synchronize_session=False)
-                )
-            )
-            if won != 1:
+            if not _use_once(uow.session, AuthorizationCode, row.id, now):
                 uow.session.execute(
                     update(AuthorizationCode)
                     .where(AuthorizationCode.id == row.id)
@@ -137,15 +129,7 @@ class GrantStore:
                 return None
             if family_void(uow.session, row.family_id):
                 return None
-            won = _count(
-                uow.session.execute(
-                    update(RefreshToken)
-                    .where(RefreshToken.id == row.id, RefreshToken.used_at.is_(None))
-                    .values(used_at=now)
-                    .execution_options(synchronize_session=False)
-                )
-            )
-            if won != 1:
+            if not _use_once(uow.session, RefreshToken, row.id, now):
                 # A used refresh token presented again: stolen or replayed. End the family.
                 revoke_family(uow.session, row.family_id, now)
                 uow.commit()
@@ -223,6 +207,22 @@ def revoke_family(session: Session, family_id: uuid.UUID, now: datetime) -> None
             .values(revoked_at=now)
             .execution_options(synchronize_session=False)
         )
+
+
+def _use_once(
+    session: Session,
+    model: type[AuthorizationCode | RefreshToken],
+    row_id: uuid.UUID,
+    now: datetime,
+) -> bool:
+    """Mark used with one guarded UPDATE; True only for the one request whose update counted."""
+    result = session.execute(
+        update(model)
+        .where(model.id == row_id, model.used_at.is_(None))
+        .values(used_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return _count(result) == 1
 
 
 def _grant_of(row: AuthorizationCode | RefreshToken) -> Grant:
