@@ -12,7 +12,9 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import pytest
 from fastapi import FastAPI
 from jose import jwt as jose_jwt
+from sqlalchemy import select
 
+from servicekonto.accounts.models import Person
 from servicekonto.app import create_app
 from servicekonto.authorities.models import AuthorityKind
 from servicekonto.authorities.schemas import AuthoritySpec
@@ -378,3 +380,67 @@ def test_ui_locales_and_login_hint_shape_the_login_page(
     page = browser.get(login)
     assert '<html lang="en">' in page.text
     assert 'value="anna@example.org"' in page.text
+
+
+VERIFIED_REQUEST = json.dumps(
+    {
+        "userinfo": {
+            "verified_claims": {
+                "verification": {"trust_framework": None},
+                "claims": {"given_name": None, "birthdate": None},
+            }
+        }
+    }
+)
+
+
+def _userinfo_with_claims(signed_in: SignedIn) -> dict[str, object]:
+    verifier = secrets.token_urlsafe(48)
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=")
+    query = urlencode(
+        {
+            "response_type": "code",
+            "client_id": signed_in.client_id,
+            "redirect_uri": CALLBACK,
+            "scope": "openid profile",
+            "claims": VERIFIED_REQUEST,
+            "code_challenge": challenge.decode(),
+            "code_challenge_method": "S256",
+        }
+    )
+    callback = signed_in.browser.get(f"/oidc/authorize?{query}").headers["location"]
+    code = parse_qs(urlsplit(callback).query)["code"][0]
+    token = signed_in.browser.client.post(
+        "/oidc/token",
+        data={
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": CALLBACK,
+            "code_verifier": verifier,
+        },
+        auth=(signed_in.client_id, signed_in.secret),
+    ).json()
+    headers = {"authorization": f"Bearer {token['access_token']}"}
+    body: dict[str, object] = signed_in.browser.client.get("/oidc/userinfo", headers=headers).json()
+    return body
+
+
+def test_self_declared_data_are_never_verified_claims(signed_in: SignedIn) -> None:
+    assert "verified_claims" not in _userinfo_with_claims(signed_in)
+
+
+def test_registry_proven_data_come_as_verified_claims_when_asked(
+    signed_in: SignedIn, db: Database, clock: FixedClock
+) -> None:
+    with db.unit_of_work() as uow:
+        person = uow.session.scalars(select(Person)).one()
+        person.identity_proofing = "registry_letter"
+        person.identity_verified_at = clock.now()
+        uow.commit()
+    body = _userinfo_with_claims(signed_in)
+    verified = body["verified_claims"]
+    assert isinstance(verified, dict)
+    assert verified["verification"]["trust_framework"] == "eidas"
+    assert verified["verification"]["evidence"][0]["record"]["type"] == "population_register"
+    assert set(verified["claims"]) == {"given_name", "birthdate"}, "only what was asked for"
+    assert verified["claims"]["birthdate"] == "1980-05-17"

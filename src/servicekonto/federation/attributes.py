@@ -65,3 +65,57 @@ def claims_for(person: PersonData, scopes: set[str]) -> dict[str, Any]:
 
 def claim_names(scopes: set[str]) -> list[str]:
     return [claim for scope in sorted(scopes) for claim in CLAIMS_BY_SCOPE.get(scope, ())]
+
+
+# OpenID Connect for Identity Assurance 1.0: how each identity proofing is described.
+_EVIDENCE: dict[str, dict[str, Any]] = {
+    "registry_letter": {
+        "type": "electronic_record",
+        "record": {"type": "population_register", "source": {"name": "Melderegister"}},
+    },
+    "eid": {"type": "electronic_record", "record": {"type": "eid_card"}},
+    "in_person": {"type": "document", "method": "pipp"},
+}
+_ASSURANCE = {"registry_letter": "substantial", "eid": "high", "in_person": "high"}
+VERIFIABLE_CLAIMS = (
+    "given_name",
+    "family_name",
+    "birthdate",
+    "birth_family_name",
+    "place_of_birth",
+    "address",
+)
+
+
+class VerifiedPerson(PersonData, Protocol):
+    identity_proofing: str
+
+    @property
+    def identity_verified_at(self) -> Any: ...
+
+
+def verified_claims_for(person: VerifiedPerson, request: dict[str, Any]) -> dict[str, Any] | None:
+    """`verified_claims` for what the procedure asked, if the identity was proven at all.
+
+    Self-declared data are never released as verified; claims that were not asked for are not
+    released either (data minimisation).
+    """
+    evidence = _EVIDENCE.get(person.identity_proofing)
+    asked = request.get("verified_claims")
+    if evidence is None or not isinstance(asked, dict) or person.identity_verified_at is None:
+        return None
+    requested = asked.get("claims")
+    wanted: dict[str, Any] = requested if isinstance(requested, dict) else {}
+    available = claims_for(person, {"profile", "address", "birth"})
+    claims = {
+        name: available[name] for name in VERIFIABLE_CLAIMS if name in wanted and name in available
+    }
+    return {
+        "verification": {
+            "trust_framework": "eidas",
+            "assurance_level": _ASSURANCE[person.identity_proofing],
+            "time": person.identity_verified_at.isoformat(),
+            "evidence": [{**evidence, "time": person.identity_verified_at.isoformat()}],
+        },
+        "claims": claims,
+    }

@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 
 from servicekonto.accounts.login import CurrentSession, LoginService
 from servicekonto.accounts.service import AccountService
-from servicekonto.federation.attributes import claims_for
+from servicekonto.federation.attributes import claims_for, verified_claims_for
 from servicekonto.keys.service import KeyRing
 from servicekonto.oidc.authorize import AuthorizationFlow, ErrorPage, FormPost, Outcome, Redirect
 from servicekonto.oidc.logout import decide_logout
@@ -203,6 +203,9 @@ def userinfo(request: Request) -> JSONResponse:
     if person is None:
         return JSONResponse({"error": "invalid_token"}, status_code=401, headers=NO_STORE)
     body = {"sub": record.claims.subject, **claims_for(person, set(record.claims.scope.split()))}
+    verified = verified_claims_for(person, record.claims.claims_request or {})
+    if verified is not None:
+        body["verified_claims"] = verified
     return JSONResponse(body, headers=NO_STORE)
 
 

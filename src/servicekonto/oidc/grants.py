@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -40,6 +41,7 @@ class EndUser:
     family_id: uuid.UUID
     # `sub` as this client knows the person (public or pairwise).
     subject: str = ""
+    claims_request: dict[str, Any] | None = None
     # Set by the refresh grant: the rotated token to hand out.
     next_refresh_token: str | None = None
 
@@ -86,6 +88,18 @@ def subject_for(client: RegisteredClient, person_id: uuid.UUID, pairwise_key: by
     return hmac.new(pairwise_key, sector + b"|" + person_id.bytes, hashlib.sha256).hexdigest()
 
 
+def userinfo_claims_request(claims: str | None) -> dict[str, Any] | None:
+    """The `userinfo` member of the claims parameter (already checked to be JSON)."""
+    if not claims:
+        return None
+    try:
+        parsed = json.loads(claims)
+    except ValueError:
+        return None
+    userinfo = parsed.get("userinfo") if isinstance(parsed, dict) else None
+    return userinfo if isinstance(userinfo, dict) else None
+
+
 class CodeGrant(grants.AuthorizationCodeGrant):  # type: ignore[misc]
     TOKEN_ENDPOINT_AUTH_METHODS = (
         "client_secret_basic",
@@ -113,6 +127,7 @@ class CodeGrant(grants.AuthorizationCodeGrant):  # type: ignore[misc]
             redirect_uri=request.payload.redirect_uri,
             code_challenge=payload.get("code_challenge"),
             code_challenge_method=payload.get("code_challenge_method"),
+            claims_request=userinfo_claims_request(payload.get("claims")),
         )
         server.store_code(code, grant, user.session_id)
 
@@ -135,6 +150,7 @@ class CodeGrant(grants.AuthorizationCodeGrant):  # type: ignore[misc]
             auth_time=grant.auth_time,
             family_id=grant.family_id,
             subject=server.subject(self.request.client, grant.person_id),
+            claims_request=grant.claims_request,
         )
 
 
@@ -167,6 +183,7 @@ class RotatingRefreshGrant(grants.RefreshTokenGrant):  # type: ignore[misc]
             auth_time=grant.auth_time,
             family_id=grant.family_id,
             subject=server.subject(self.request.client, grant.person_id),
+            claims_request=grant.claims_request,
             next_refresh_token=refresh_token.fresh,
         )
 

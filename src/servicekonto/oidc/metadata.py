@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from servicekonto.federation.attributes import CLAIMS_BY_SCOPE
+from servicekonto.federation.attributes import CLAIMS_BY_SCOPE, VERIFIABLE_CLAIMS
 from servicekonto.trust.vocabularies import supported_acr_values
 
 AUTHORIZE_PATH = "/oidc/authorize"
@@ -53,4 +53,9 @@ def authorization_server_metadata(issuer: str) -> dict[str, Any]:
         "request_uri_parameter_supported": False,
         "authorization_response_iss_parameter_supported": True,
         "prompt_values_supported": ["none", "login", "consent"],
+        # OpenID Connect for Identity Assurance 1.0
+        "verified_claims_supported": True,
+        "trust_frameworks_supported": ["eidas"],
+        "evidence_supported": ["electronic_record", "document"],
+        "claims_in_verified_claims_supported": list(VERIFIABLE_CLAIMS),
     }

@@ -240,6 +240,7 @@ class ProviderServer(AuthorizationServer):  # type: ignore[misc]
             person_id=user.person_id,
             family_id=user.family_id,
             subject=user.subject,
+            claims_request=user.claims_request,
         )
         token: dict[str, Any] = {
             "token_type": "Bearer",
@@ -265,6 +266,7 @@ class ProviderServer(AuthorizationServer):  # type: ignore[misc]
             amr=user.amr,
             auth_time=user.auth_time,
             family_id=user.family_id,
+            claims_request=user.claims_request,
         )
 
     def authenticate_pushing_client(self, plain: PlainRequest) -> RegisteredClient | None:

@@ -38,6 +38,7 @@ class Grant:
     redirect_uri: str | None = None
     code_challenge: str | None = None
     code_challenge_method: str | None = None
+    claims_request: dict[str, Any] | None = None
 
 
 def _count(result: Result[Any]) -> int:
@@ -75,6 +76,7 @@ class GrantStore:
                     amr=list(grant.amr),
                     auth_time=grant.auth_time,
                     family_id=grant.family_id,
+                    claims_request=grant.claims_request,
                     created_at=now,
                     expires_at=now + CODE_LIFETIME,
                 )
@@ -235,6 +237,7 @@ def _grant_of(row: AuthorizationCode | RefreshToken) -> Grant:
         amr=list(row.amr),
         auth_time=row.auth_time,
         family_id=row.family_id,
+        claims_request=row.claims_request,
         nonce=row.nonce if is_code else None,  # type: ignore[union-attr]
         redirect_uri=row.redirect_uri if is_code else None,  # type: ignore[union-attr]
         code_challenge=row.code_challenge if is_code else None,  # type: ignore[union-attr]
@@ -252,6 +255,7 @@ def _refresh_row(digest: str, grant: Grant, now: datetime, lifetime: timedelta) 
         acr=grant.acr,
         amr=list(grant.amr),
         auth_time=grant.auth_time,
+        claims_request=grant.claims_request,
         created_at=now,
         expires_at=now + lifetime,
     )

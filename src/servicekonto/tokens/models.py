@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import JSON, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
@@ -25,6 +26,8 @@ class IssuedToken(Base):
     person_id: Mapped[uuid.UUID | None] = mapped_column(index=True)
     scope: Mapped[str] = mapped_column(String(500))
     family_id: Mapped[uuid.UUID | None] = mapped_column(index=True)
+    # The userinfo part of the OIDC `claims` parameter (e.g. verified_claims), if any.
+    claims_request: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     created_at: Mapped[datetime]
     expires_at: Mapped[datetime] = mapped_column(index=True)
     revoked_at: Mapped[datetime | None]
@@ -53,6 +56,7 @@ class AuthorizationCode(Base):
     auth_time: Mapped[datetime]
     # Every token issued from this code shares the family: a replayed code revokes them all.
     family_id: Mapped[uuid.UUID] = mapped_column(index=True)
+    claims_request: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     created_at: Mapped[datetime]
     expires_at: Mapped[datetime]
     used_at: Mapped[datetime | None]
@@ -75,6 +79,7 @@ class RefreshToken(Base):
     acr: Mapped[str] = mapped_column(String(100))
     amr: Mapped[list[str]] = mapped_column(JSON)
     auth_time: Mapped[datetime]
+    claims_request: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     created_at: Mapped[datetime]
     expires_at: Mapped[datetime]
     used_at: Mapped[datetime | None]

@@ -45,6 +45,7 @@ class TokenClaims:
     scope: str
     expires_at: datetime
     issued_at: datetime
+    claims_request: dict[str, Any] | None = None
 
 
 class TokenService:
@@ -62,8 +63,10 @@ class TokenService:
         client_id: str,
         scope: str,
         person_id: uuid.UUID | None = None,
+        *,
         family_id: uuid.UUID | None = None,
         subject: str | None = None,
+        claims_request: dict[str, Any] | None = None,
     ) -> IssuedAccessToken:
         now = self._clock.now()
         jti = secrets.token_urlsafe(24)
@@ -76,6 +79,7 @@ class TokenService:
                     person_id=person_id,
                     scope=scope,
                     family_id=family_id,
+                    claims_request=claims_request,
                     created_at=now,
                     expires_at=expires_at,
                 )
@@ -115,6 +119,7 @@ class TokenService:
                 scope=record.scope,
                 expires_at=record.expires_at,
                 issued_at=record.created_at,
+                claims_request=record.claims_request,
             )
 
     def revoke(self, token: str, client_id: str) -> None:
