@@ -48,9 +48,14 @@ def _count(result: Result[Any]) -> int:
 class GrantStore:
     def __init__(self, database: Database, digester: Digester, refresh_lifetime: timedelta) -> None:
         self.database = database
-        self._database = database
         self._digester = digester
         self._refresh_lifetime = refresh_lifetime
+
+    def _digest_of(self, token: str, kind: str) -> str | None:
+        """The stored digest of a well-formed token of this kind; None spares a lookup."""
+        if len(token) > MAX_LENGTH or token_kind(token) != kind:
+            return None
+        return self._digester.digest(token)
 
     def issue_code(self, grant: Grant, session_id: uuid.UUID | None, now: datetime) -> str:
         code = new_token(CODE_KIND)
@@ -60,7 +65,7 @@ class GrantStore:
     def issue_code_with(
         self, code: str, grant: Grant, session_id: uuid.UUID | None, now: datetime
     ) -> None:
-        with self._database.unit_of_work() as uow:
+        with self.database.unit_of_work() as uow:
             uow.session.add(
                 AuthorizationCode(
                     code_digest=self._digester.digest(code),
@@ -85,10 +90,10 @@ class GrantStore:
 
     def redeem_code(self, code: str, client_id: str, now: datetime) -> Grant | None:
         """Use the code up; a second use revokes every token issued from it (RFC 9700 §4.5)."""
-        if len(code) > MAX_LENGTH or token_kind(code) != CODE_KIND:
+        digest = self._digest_of(code, CODE_KIND)
+        if digest is None:
             return None
-        digest = self._digester.digest(code)
-        with self._database.unit_of_work() as uow:
+        with self.database.unit_of_work() as uow:
             row = uow.session.scalars(
                 select(AuthorizationCode).where(AuthorizationCode.code_digest == digest)
             ).one_or_none()
@@ -111,7 +116,7 @@ class GrantStore:
 
     def issue_refresh(self, grant: Grant, now: datetime) -> str:
         token = new_token(REFRESH_KIND)
-        with self._database.unit_of_work() as uow:
+        with self.database.unit_of_work() as uow:
             uow.session.add(
                 _refresh_row(self._digester.digest(token), grant, now, self._refresh_lifetime)
             )
@@ -120,14 +125,12 @@ class GrantStore:
 
     def rotate_refresh(self, token: str, client_id: str, now: datetime) -> tuple[Grant, str] | None:
         """Exchange a refresh token for a new one; a reused token revokes its family."""
-        if len(token) > MAX_LENGTH or token_kind(token) != REFRESH_KIND:
+        digest = self._digest_of(token, REFRESH_KIND)
+        if digest is None:
             return None
-        digest = self._digester.digest(token)
-        with self._database.unit_of_work() as uow:
-            row = uow.session.scalars(
-                select(RefreshToken).where(RefreshToken.token_digest == digest)
-            ).one_or_none()
-            if row is None or row.client_id != client_id or row.revoked_at is not None:
+        with self.database.unit_of_work() as uow:
+            row = _refresh_of(uow.session, digest, client_id)
+            if row is None or row.revoked_at is not None:
                 return None
             if family_void(uow.session, row.family_id):
                 return None
@@ -148,18 +151,26 @@ class GrantStore:
         return grant, fresh
 
     def revoke_refresh(self, token: str, client_id: str, now: datetime) -> bool:
-        if len(token) > MAX_LENGTH or token_kind(token) != REFRESH_KIND:
+        digest = self._digest_of(token, REFRESH_KIND)
+        if digest is None:
             return False
-        digest = self._digester.digest(token)
-        with self._database.unit_of_work() as uow:
-            row = uow.session.scalars(
-                select(RefreshToken).where(RefreshToken.token_digest == digest)
-            ).one_or_none()
-            if row is None or row.client_id != client_id:
+        with self.database.unit_of_work() as uow:
+            row = _refresh_of(uow.session, digest, client_id)
+            if row is None:
                 return False
             revoke_family(uow.session, row.family_id, now)
             uow.commit()
         return True
+
+
+def _refresh_of(session: Session, digest: str, client_id: str) -> RefreshToken | None:
+    """The refresh token with this digest if it belongs to this client."""
+    row = session.scalars(
+        select(RefreshToken).where(RefreshToken.token_digest == digest)
+    ).one_or_none()
+    if row is None or row.client_id != client_id:
+        return None
+    return row
 
 
 def first_use_of_assertion(
