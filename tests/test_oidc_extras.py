@@ -7,6 +7,7 @@ import hashlib
 import json
 import secrets
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
@@ -67,7 +68,7 @@ def _procedure(db: Database, clock: FixedClock) -> tuple[str, str]:
         redirect_uris=[CALLBACK],
         post_logout_redirect_uris=[AFTER_LOGOUT],
         grant_types=["authorization_code"],
-        scopes=["openid", "profile", "email"],
+        scopes=["openid", "profile", "email", "birth"],
         default_trust_level=1,
     )
     added = ClientService(db, clock, digester_for(TEST_SECRET_KEY)).add(
@@ -394,7 +395,9 @@ VERIFIED_REQUEST = json.dumps(
 )
 
 
-def _userinfo_with_claims(signed_in: SignedIn) -> dict[str, object]:
+def _tokens_with_claims(
+    signed_in: SignedIn, claims: str = VERIFIED_REQUEST, scope: str = "openid profile birth"
+) -> dict[str, Any]:
     verifier = secrets.token_urlsafe(48)
     challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=")
     query = urlencode(
@@ -402,15 +405,18 @@ def _userinfo_with_claims(signed_in: SignedIn) -> dict[str, object]:
             "response_type": "code",
             "client_id": signed_in.client_id,
             "redirect_uri": CALLBACK,
-            "scope": "openid profile",
-            "claims": VERIFIED_REQUEST,
+            "scope": scope,
+            "claims": claims,
             "code_challenge": challenge.decode(),
             "code_challenge_method": "S256",
         }
     )
     callback = signed_in.browser.get(f"/oidc/authorize?{query}").headers["location"]
+    if callback.startswith("/interaction/consent/"):
+        resume = signed_in.browser.post(callback, {"decision": "allow"}).headers["location"]
+        callback = signed_in.browser.get(resume).headers["location"]
     code = parse_qs(urlsplit(callback).query)["code"][0]
-    token = signed_in.browser.client.post(
+    token: dict[str, Any] = signed_in.browser.client.post(
         "/oidc/token",
         data={
             "grant_type": "authorization_code",
@@ -420,9 +426,24 @@ def _userinfo_with_claims(signed_in: SignedIn) -> dict[str, object]:
         },
         auth=(signed_in.client_id, signed_in.secret),
     ).json()
+    return token
+
+
+def _userinfo_with_claims(
+    signed_in: SignedIn, claims: str = VERIFIED_REQUEST, scope: str = "openid profile birth"
+) -> dict[str, Any]:
+    token = _tokens_with_claims(signed_in, claims, scope)
     headers = {"authorization": f"Bearer {token['access_token']}"}
-    body: dict[str, object] = signed_in.browser.client.get("/oidc/userinfo", headers=headers).json()
+    body: dict[str, Any] = signed_in.browser.client.get("/oidc/userinfo", headers=headers).json()
     return body
+
+
+def _prove_identity(db: Database, clock: FixedClock) -> None:
+    with db.unit_of_work() as uow:
+        person = uow.session.scalars(select(Person)).one()
+        person.identity_proofing = "registry_letter"
+        person.identity_verified_at = clock.now()
+        uow.commit()
 
 
 def test_self_declared_data_are_never_verified_claims(signed_in: SignedIn) -> None:
@@ -432,11 +453,7 @@ def test_self_declared_data_are_never_verified_claims(signed_in: SignedIn) -> No
 def test_registry_proven_data_come_as_verified_claims_when_asked(
     signed_in: SignedIn, db: Database, clock: FixedClock
 ) -> None:
-    with db.unit_of_work() as uow:
-        person = uow.session.scalars(select(Person)).one()
-        person.identity_proofing = "registry_letter"
-        person.identity_verified_at = clock.now()
-        uow.commit()
+    _prove_identity(db, clock)
     body = _userinfo_with_claims(signed_in)
     verified = body["verified_claims"]
     assert isinstance(verified, dict)
@@ -444,3 +461,46 @@ def test_registry_proven_data_come_as_verified_claims_when_asked(
     assert verified["verification"]["evidence"][0]["record"]["type"] == "population_register"
     assert set(verified["claims"]) == {"given_name", "birthdate"}, "only what was asked for"
     assert verified["claims"]["birthdate"] == "1980-05-17"
+
+
+def test_verified_claims_never_widen_the_consented_scopes(
+    signed_in: SignedIn, db: Database, clock: FixedClock
+) -> None:
+    _prove_identity(db, clock)
+    body = _userinfo_with_claims(signed_in, scope="openid profile")
+    assert set(body["verified_claims"]["claims"]) == {"given_name"}, "no birth scope, no birthdate"
+    nothing = _userinfo_with_claims(signed_in, scope="openid email")
+    assert "verified_claims" not in nothing, "an empty claims object is not released (IDA §5)"
+
+
+ID_TOKEN_REQUEST = json.dumps(
+    {"id_token": {"verified_claims": {"verification": {}, "claims": {"family_name": None}}}}
+)
+
+
+def test_verified_claims_asked_for_the_id_token_travel_in_it(
+    signed_in: SignedIn, db: Database, clock: FixedClock
+) -> None:
+    _prove_identity(db, clock)
+    token = _tokens_with_claims(signed_in, ID_TOKEN_REQUEST)
+    jwks = signed_in.browser.client.get("/oidc/jwks").json()
+    claims = jose_jwt.decode(
+        token["id_token"],
+        jwks,
+        audience=signed_in.client_id,
+        # The fixed test clock lies in the past; signature and audience are what count here.
+        options={"verify_at_hash": False, "verify_exp": False, "verify_iat": False},
+    )
+    verified = claims["verified_claims"]
+    assert verified["claims"] == {"family_name": "Schmitz-Müller"}
+    assert verified["verification"]["assurance_level"] == "substantial"
+    headers = {"authorization": f"Bearer {token['access_token']}"}
+    userinfo = signed_in.browser.client.get("/oidc/userinfo", headers=headers).json()
+    assert "verified_claims" not in userinfo, "asked for the ID token only"
+
+
+def test_self_declared_identity_puts_no_verified_claims_in_the_id_token(
+    signed_in: SignedIn,
+) -> None:
+    token = _tokens_with_claims(signed_in, ID_TOKEN_REQUEST)
+    assert "verified_claims" not in jose_jwt.get_unverified_claims(token["id_token"])

@@ -132,6 +132,7 @@ def _install_services(
         keys=key_ring,
         grant_store=grant_store,
         pairwise_key=derive_key(secret, "pairwise-subject"),
+        people=app.state.account_service.profile,
     )
     back_channel = BackChannelLogout(
         database,

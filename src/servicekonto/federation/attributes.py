@@ -94,11 +94,14 @@ class VerifiedPerson(PersonData, Protocol):
     def identity_verified_at(self) -> Any: ...
 
 
-def verified_claims_for(person: VerifiedPerson, request: dict[str, Any]) -> dict[str, Any] | None:
+def verified_claims_for(
+    person: VerifiedPerson, request: dict[str, Any], scopes: set[str]
+) -> dict[str, Any] | None:
     """`verified_claims` for what the procedure asked, if the identity was proven at all.
 
     Self-declared data are never released as verified; claims that were not asked for are not
-    released either (data minimisation).
+    released either (data minimisation), nor claims outside the scopes the person consented to:
+    the claims parameter refines a release, it never widens it.
     """
     evidence = _EVIDENCE.get(person.identity_proofing)
     asked = request.get("verified_claims")
@@ -106,10 +109,12 @@ def verified_claims_for(person: VerifiedPerson, request: dict[str, Any]) -> dict
         return None
     requested = asked.get("claims")
     wanted: dict[str, Any] = requested if isinstance(requested, dict) else {}
-    available = claims_for(person, {"profile", "address", "birth"})
+    available = claims_for(person, scopes & {"profile", "address", "birth"})
     claims = {
         name: available[name] for name in VERIFIABLE_CLAIMS if name in wanted and name in available
     }
+    if not claims:
+        return None  # IDA 1.0 §5: `claims` must hold at least one verified claim
     return {
         "verification": {
             "trust_framework": "eidas",

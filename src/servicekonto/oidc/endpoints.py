@@ -15,6 +15,7 @@ from servicekonto.accounts.service import AccountService
 from servicekonto.federation.attributes import claims_for, verified_claims_for
 from servicekonto.keys.service import KeyRing
 from servicekonto.oidc.authorize import AuthorizationFlow, ErrorPage, FormPost, Outcome, Redirect
+from servicekonto.oidc.grants import requested_for
 from servicekonto.oidc.logout import decide_logout
 from servicekonto.oidc.metadata import (
     AUTHORIZE_PATH,
@@ -202,8 +203,10 @@ def userinfo(request: Request) -> JSONResponse:
     person = accounts.profile(record.claims.person_id)
     if person is None:
         return JSONResponse({"error": "invalid_token"}, status_code=401, headers=NO_STORE)
-    body = {"sub": record.claims.subject, **claims_for(person, set(record.claims.scope.split()))}
-    verified = verified_claims_for(person, record.claims.claims_request or {})
+    scopes = set(record.claims.scope.split())
+    body = {"sub": record.claims.subject, **claims_for(person, scopes)}
+    asked = requested_for(record.claims.claims_request, "userinfo")
+    verified = verified_claims_for(person, asked, scopes)
     if verified is not None:
         body["verified_claims"] = verified
     return JSONResponse(body, headers=NO_STORE)

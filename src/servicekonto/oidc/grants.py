@@ -19,6 +19,7 @@ from authlib.oauth2.rfc6749 import grants
 from authlib.oidc.core import AuthorizationCodeMixin
 from authlib.oidc.core.grants import OpenIDCode
 
+from servicekonto.federation.attributes import verified_claims_for
 from servicekonto.security.secrets import new_token
 from servicekonto.tokens.codes import CODE_KIND, Grant
 
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
     from servicekonto.oidc.server import ProviderServer
 
 ID_TOKEN_SECONDS = 300
+CLAIMS_MEMBERS = ("userinfo", "id_token")
 
 
 @dataclass
@@ -88,16 +90,28 @@ def subject_for(client: RegisteredClient, person_id: uuid.UUID, pairwise_key: by
     return hmac.new(pairwise_key, sector + b"|" + person_id.bytes, hashlib.sha256).hexdigest()
 
 
-def userinfo_claims_request(claims: str | None) -> dict[str, Any] | None:
-    """The `userinfo` member of the claims parameter (already checked to be JSON)."""
+def claims_request_members(claims: str | None) -> dict[str, Any] | None:
+    """The `userinfo` and `id_token` members of the claims parameter (already checked JSON).
+
+    Kept with the grant so the userinfo endpoint and every ID token issued from it (also after
+    a refresh) answer the same request (OIDC Core §5.5).
+    """
     if not claims:
         return None
     try:
         parsed = json.loads(claims)
     except ValueError:
         return None
-    userinfo = parsed.get("userinfo") if isinstance(parsed, dict) else None
-    return userinfo if isinstance(userinfo, dict) else None
+    if not isinstance(parsed, dict):
+        return None
+    members = {name: parsed[name] for name in CLAIMS_MEMBERS if isinstance(parsed.get(name), dict)}
+    return members or None
+
+
+def requested_for(claims_request: dict[str, Any] | None, member: str) -> dict[str, Any]:
+    """What one member (`userinfo` or `id_token`) of a stored claims request asks for."""
+    wanted = (claims_request or {}).get(member)
+    return wanted if isinstance(wanted, dict) else {}
 
 
 class CodeGrant(grants.AuthorizationCodeGrant):  # type: ignore[misc]
@@ -127,7 +141,7 @@ class CodeGrant(grants.AuthorizationCodeGrant):  # type: ignore[misc]
             redirect_uri=request.payload.redirect_uri,
             code_challenge=payload.get("code_challenge"),
             code_challenge_method=payload.get("code_challenge_method"),
-            claims_request=userinfo_claims_request(payload.get("claims")),
+            claims_request=claims_request_members(payload.get("claims")),
         )
         server.store_code(code, grant, user.session_id)
 
@@ -239,5 +253,14 @@ class IdToken(OpenIDCode):  # type: ignore[misc]
         }
 
     def generate_user_info(self, user: EndUser, scope: str) -> dict[str, Any]:
-        # The ID token says who and how; the attributes come from the userinfo endpoint.
-        return {"sub": user.subject}
+        # The ID token says who and how; the attributes come from the userinfo endpoint, but
+        # verified claims asked for in the `id_token` member travel in the token itself.
+        claims: dict[str, Any] = {"sub": user.subject}
+        asked = requested_for(user.claims_request, "id_token")
+        if "verified_claims" not in asked:
+            return claims
+        person = self.server.people(user.person_id)
+        verified = verified_claims_for(person, asked, set(scope.split())) if person else None
+        if verified is not None:
+            claims["verified_claims"] = verified
+        return claims

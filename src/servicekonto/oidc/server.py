@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -26,6 +27,7 @@ from authlib.oauth2.rfc7662 import IntrospectionEndpoint
 
 from servicekonto.clients.service import ClientService
 from servicekonto.clock import Clock
+from servicekonto.federation.attributes import VerifiedPerson
 from servicekonto.keys.service import KeyRing
 from servicekonto.oidc.adapters import AccessTokenRecord, RegisteredClient
 from servicekonto.oidc.client_auth import PrivateKeyJwt
@@ -151,6 +153,7 @@ class ProviderServer(AuthorizationServer):  # type: ignore[misc]
         keys: KeyRing,
         grant_store: GrantStore,
         pairwise_key: bytes,
+        people: Callable[[uuid.UUID], VerifiedPerson | None],
     ) -> None:
         super().__init__(scopes_supported=None)
         self.issuer = issuer
@@ -160,6 +163,7 @@ class ProviderServer(AuthorizationServer):  # type: ignore[misc]
         self.keys = keys
         self.grants = grant_store
         self._pairwise_key = pairwise_key
+        self.people = people
         self.register_token_generator("default", self._generate_token)
         self.register_grant(ServiceCredentials)
         # PKCE is required of public clients; S256 only (RFC 9700 §2.1.1: no "plain").

@@ -26,7 +26,7 @@ class IssuedToken(Base):
     person_id: Mapped[uuid.UUID | None] = mapped_column(index=True)
     scope: Mapped[str] = mapped_column(String(500))
     family_id: Mapped[uuid.UUID | None] = mapped_column(index=True)
-    # The userinfo part of the OIDC `claims` parameter (e.g. verified_claims), if any.
+    # The userinfo and id_token members of the OIDC `claims` parameter, if any.
     claims_request: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     created_at: Mapped[datetime]
     expires_at: Mapped[datetime] = mapped_column(index=True)
