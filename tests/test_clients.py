@@ -345,6 +345,8 @@ BAD_SPECS: list[tuple[str, dict[str, Any], str, str]] = [
     ("short-name", {"name": "H"}, "name", "at least 2"),
     ("subject-type", {"subject_type": "secret"}, "subject_type", "pairwise"),
     ("id-token-alg", {"id_token_signed_response_alg": "HS256"}, "", "ES256"),
+    ("userinfo-alg-none", {"userinfo_signed_response_alg": "none"}, "", "ES256"),
+    ("userinfo-alg-hmac", {"userinfo_signed_response_alg": "HS256"}, "", "ES256"),
     ("unknown-field", {"client_secret": "mine"}, "client_secret", "Extra inputs"),
 ]
 
@@ -377,6 +379,7 @@ GOOD_SPECS: list[dict[str, Any]] = [
     },
     {"default_trust_level": 4, "minimum_trust_level": 4, "subject_type": "pairwise"},
     {"backchannel_logout_uri": "http://127.0.0.1:9000/bc", "consent_required": False},
+    {"userinfo_signed_response_alg": "RS256"},
 ]
 
 
@@ -556,3 +559,11 @@ def test_cli_private_key_jwt_with_a_jwks_file(var_dir: Path, tmp_path: Path) -> 
         "the client 'vg-cochem.hundesteuer' authenticates with private_key_jwt, not with a "
         "client secret; it has no secret to rotate",
     )
+
+
+def test_cli_registers_a_userinfo_signing_algorithm(var_dir: Path) -> None:
+    added = invoke(var_dir, *ADD, "--userinfo-alg", "RS256", "--json")
+    assert added.exit_code == 0, added.output
+    assert json.loads(added.stdout)["userinfo_signed_response_alg"] == "RS256"
+    refused = invoke(var_dir, *ADD[:2], "vg-cochem.other", *ADD[3:], "--userinfo-alg", "none")
+    assert any(problem.startswith("--userinfo-alg") for problem in problems(refused))

@@ -20,6 +20,7 @@ from servicekonto.app import create_app
 from servicekonto.authorities.models import AuthorityKind
 from servicekonto.authorities.schemas import AuthoritySpec
 from servicekonto.authorities.service import AuthorityService
+from servicekonto.clients.models import OidcClient
 from servicekonto.clients.schemas import ClientSpec
 from servicekonto.clients.service import ClientService, digester_for
 from servicekonto.clock import FixedClock
@@ -504,3 +505,53 @@ def test_self_declared_identity_puts_no_verified_claims_in_the_id_token(
 ) -> None:
     token = _tokens_with_claims(signed_in, ID_TOKEN_REQUEST)
     assert "verified_claims" not in jose_jwt.get_unverified_claims(token["id_token"])
+
+
+def _sign_userinfo_with(db: Database, client_id: str, alg: str | None) -> None:
+    with db.unit_of_work() as uow:
+        client = uow.session.scalars(select(OidcClient).filter_by(client_id=client_id)).one()
+        client.userinfo_signed_response_alg = alg
+        uow.commit()
+
+
+@pytest.mark.parametrize("alg", ["ES256", "RS256"])
+def test_userinfo_is_a_signed_jwt_when_the_client_registered_an_algorithm(
+    signed_in: SignedIn, db: Database, settings: Settings, alg: str
+) -> None:
+    _sign_userinfo_with(db, signed_in.client_id, alg)
+    token = _tokens_with_claims(signed_in, "{}", scope="openid profile")
+    headers = {"authorization": f"Bearer {token['access_token']}"}
+    answer = signed_in.browser.client.post("/oidc/userinfo", headers=headers)
+    assert answer.status_code == 200
+    assert answer.headers["content-type"] == "application/jwt"
+    header = jose_jwt.get_unverified_header(answer.text)
+    assert header["alg"] == alg
+    jwks = signed_in.browser.client.get("/oidc/jwks").json()
+    key = next(k for k in jwks["keys"] if k["kid"] == header["kid"])
+    claims = jose_jwt.decode(
+        answer.text,
+        key,
+        algorithms=[alg],
+        audience=signed_in.client_id,
+        issuer=settings.issuer,
+        options={"verify_iat": False},
+    )
+    assert claims["sub"] == jose_jwt.get_unverified_claims(signed_in.id_token)["sub"]
+    assert claims["family_name"] == "Schmitz-Müller"
+    assert "email" not in claims, "only the scopes of this token"
+
+
+def test_discovery_lists_the_userinfo_signing_algorithms(signed_in: SignedIn) -> None:
+    metadata = signed_in.browser.client.get("/.well-known/openid-configuration").json()
+    assert metadata["userinfo_signing_alg_values_supported"] == ["ES256", "RS256"]
+
+
+def test_a_disabled_procedure_gets_no_userinfo_with_a_token_it_still_holds(
+    signed_in: SignedIn, db: Database, clock: FixedClock
+) -> None:
+    token = _tokens_with_claims(signed_in, "{}", scope="openid profile")
+    ClientService(db, clock, digester_for(TEST_SECRET_KEY)).disable(signed_in.client_id, "test")
+    headers = {"authorization": f"Bearer {token['access_token']}"}
+    answer = signed_in.browser.client.get("/oidc/userinfo", headers=headers)
+    assert answer.status_code == 401
+    assert answer.json() == {"error": "invalid_token"}

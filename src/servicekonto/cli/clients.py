@@ -55,6 +55,7 @@ OPTION_FOR_FIELD = {
     "subject_type": "--subject-type",
     "consent_required": "--consent/--no-consent",
     "id_token_signed_response_alg": "--id-token-alg",
+    "userinfo_signed_response_alg": "--userinfo-alg",
     "backchannel_logout_uri": "--backchannel-logout-uri",
 }
 _OPERATOR_ERRORS = (
@@ -234,6 +235,12 @@ def clients_add(  # one parameter per option: typer passes them all by keyword
     id_token_alg: Annotated[
         str | None, typer.Option("--id-token-alg", help="ES256 or RS256 [default: ES256].")
     ] = None,
+    userinfo_alg: Annotated[
+        str | None,
+        typer.Option(
+            "--userinfo-alg", help="ES256 or RS256: sign userinfo responses [default: plain JSON]."
+        ),
+    ] = None,
     backchannel_logout_uri: Annotated[
         str | None, typer.Option("--backchannel-logout-uri", help="Back-channel logout URI.")
     ] = None,
@@ -257,6 +264,7 @@ def clients_add(  # one parameter per option: typer passes them all by keyword
             "subject_type": subject_type,
             "consent_required": consent,
             "id_token_signed_response_alg": id_token_alg,
+            "userinfo_signed_response_alg": userinfo_alg,
             "backchannel_logout_uri": backchannel_logout_uri,
         }
     )

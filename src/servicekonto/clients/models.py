@@ -50,6 +50,8 @@ class OidcClient(Base):
     # False: the owning authority approved the release for its procedure, no consent page.
     consent_required: Mapped[bool] = mapped_column(Boolean, default=True)
     id_token_signed_response_alg: Mapped[str] = mapped_column(String(10), default="ES256")
+    # None: userinfo answers application/json; an algorithm: a signed application/jwt.
+    userinfo_signed_response_alg: Mapped[str | None] = mapped_column(String(10))
     backchannel_logout_uri: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]

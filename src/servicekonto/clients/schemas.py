@@ -29,6 +29,8 @@ MAX_URI_LENGTH = 500  # the width of the URI columns
 GrantType = Literal["authorization_code", "refresh_token", "client_credentials"]
 Scope = Literal["openid", "profile", "email", "address", "birth", "organisation", "safe.deposit"]
 IdTokenAlg = Literal["ES256", "RS256"]
+# OIDC Registration §2: absent means userinfo answers plain JSON; set, a signed JWT.
+UserinfoAlg = Literal["ES256", "RS256"]
 
 # RFC 8252 §7.3: a native or development client may listen on the loopback interface over http.
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost"})
@@ -182,6 +184,7 @@ class ClientSpec(BaseModel):
     subject_type: SubjectType = SubjectType.PUBLIC
     consent_required: bool = True
     id_token_signed_response_alg: IdTokenAlg = "ES256"
+    userinfo_signed_response_alg: UserinfoAlg | None = None
     backchannel_logout_uri: ClientUri | None = None
 
     @field_validator("client_id")
@@ -304,6 +307,7 @@ class ClientOut(BaseModel):
     subject_type: SubjectType
     consent_required: bool
     id_token_signed_response_alg: str
+    userinfo_signed_response_alg: str | None
     backchannel_logout_uri: str | None
     secret_rotated_at: datetime | None
     created_at: datetime

@@ -11,11 +11,8 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from servicekonto.accounts.login import CurrentSession, LoginService
-from servicekonto.accounts.service import AccountService
-from servicekonto.federation.attributes import claims_for, verified_claims_for
 from servicekonto.keys.service import KeyRing
 from servicekonto.oidc.authorize import AuthorizationFlow, ErrorPage, FormPost, Outcome, Redirect
-from servicekonto.oidc.grants import requested_for
 from servicekonto.oidc.logout import decide_logout
 from servicekonto.oidc.metadata import (
     AUTHORIZE_PATH,
@@ -29,6 +26,7 @@ from servicekonto.oidc.metadata import (
     authorization_server_metadata,
 )
 from servicekonto.oidc.server import PlainRequest, PlainResponse, ProviderServer
+from servicekonto.oidc.userinfo import JWT_TYPE, answer_userinfo
 from servicekonto.security.headers import policy_posting_to
 
 router = APIRouter(tags=["oauth"])
@@ -181,35 +179,43 @@ def authorize_deny(request: Request, interaction_id: uuid.UUID, reason: str = ""
     return _answer(_flow(request).deny(interaction_id, error))
 
 
-@router.get(USERINFO_PATH, summary="UserInfo (OIDC Core §5.3)")
-def userinfo_get(request: Request) -> JSONResponse:
+USERINFO_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "The released claims: JSON, or a signed JWT (OIDC Core §5.3.2) when the "
+        "procedure registered userinfo_signed_response_alg.",
+        "content": {
+            "application/json": {"schema": {"type": "object"}},
+            JWT_TYPE: {"schema": {"type": "string"}},
+        },
+    },
+    401: {"description": "Missing, invalid, expired or revoked token (RFC 6750 §3.1)."},
+}
+
+
+@router.get(USERINFO_PATH, summary="UserInfo (OIDC Core §5.3)", responses=USERINFO_RESPONSES)
+def userinfo_get(request: Request) -> Response:
     return userinfo(request)
 
 
-@router.post(USERINFO_PATH, summary="UserInfo by POST (OIDC Core §5.3.1)")
-def userinfo_post(request: Request) -> JSONResponse:
+@router.post(
+    USERINFO_PATH, summary="UserInfo by POST (OIDC Core §5.3.1)", responses=USERINFO_RESPONSES
+)
+def userinfo_post(request: Request) -> Response:
     return userinfo(request)
 
 
-def userinfo(request: Request) -> JSONResponse:
+def userinfo(request: Request) -> Response:
     server: ProviderServer = request.app.state.oauth_server
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    record = server.find_token(token.strip()) if scheme.lower() == "bearer" else None
-    if record is None or record.claims.person_id is None:
-        # RFC 6750 §3.1: the token is missing, invalid, expired or revoked.
-        headers = {"www-authenticate": 'Bearer error="invalid_token"', **NO_STORE}
-        return JSONResponse({"error": "invalid_token"}, status_code=401, headers=headers)
-    accounts: AccountService = request.app.state.account_service
-    person = accounts.profile(record.claims.person_id)
-    if person is None:
-        return JSONResponse({"error": "invalid_token"}, status_code=401, headers=NO_STORE)
-    scopes = set(record.claims.scope.split())
-    body = {"sub": record.claims.subject, **claims_for(person, scopes)}
-    asked = requested_for(record.claims.claims_request, "userinfo")
-    verified = verified_claims_for(person, asked, scopes)
-    if verified is not None:
-        body["verified_claims"] = verified
-    return JSONResponse(body, headers=NO_STORE)
+    bearer = token.strip() if scheme.lower() == "bearer" else ""
+    answer = answer_userinfo(server, bearer)
+    if answer.signed is not None:
+        return Response(answer.signed, media_type=JWT_TYPE, headers=NO_STORE)
+    if answer.claims is not None:
+        return JSONResponse(answer.claims, headers=NO_STORE)
+    # RFC 6750 §3.1: the token is missing, invalid, expired or revoked.
+    headers = {"www-authenticate": 'Bearer error="invalid_token"', **NO_STORE}
+    return JSONResponse({"error": "invalid_token"}, status_code=401, headers=headers)
 
 
 def _issuer_url(request: Request) -> str:

@@ -38,6 +38,7 @@ def authorization_server_metadata(issuer: str) -> dict[str, Any]:
         "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
         "subject_types_supported": ["public", "pairwise"],
         "id_token_signing_alg_values_supported": ["ES256", "RS256"],
+        "userinfo_signing_alg_values_supported": ["ES256", "RS256"],
         "token_endpoint_auth_methods_supported": [*SECRET_METHODS, "none"],
         "introspection_endpoint_auth_methods_supported": SECRET_METHODS,
         "revocation_endpoint_auth_methods_supported": SECRET_METHODS,
