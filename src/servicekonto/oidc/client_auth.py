@@ -1,7 +1,8 @@
-"""private_key_jwt client authentication (OIDC Core §9, RFC 7523 §2.2) with the client's JWKS.
+"""private_key_jwt client authentication (OIDC Core §9, RFC 7523 §2.2) with the client's keys.
 
-The assertion must be signed by a key of the client's registered JWKS (asymmetric algorithms
-only), name this server as audience, and carry a jti never seen before.
+The assertion must be signed by one of the client's keys (asymmetric algorithms only): the JWKS
+registered with the client, or the one it publishes at its `jwks_uri`. It must name this server
+as audience and carry a jti never seen before.
 """
 
 from __future__ import annotations
@@ -11,8 +12,9 @@ from typing import TYPE_CHECKING, Any, cast
 
 from authlib.oauth2.rfc6749 import InvalidClientError
 from authlib.oauth2.rfc7523 import JWTBearerClientAssertion
-from joserfc.jwk import KeySet, KeySetSerialization
+from joserfc.jwk import Key, KeySet, KeySetSerialization
 
+from servicekonto.oidc.remote_jwks import RemoteJwksError, UnknownClientKeyError
 from servicekonto.tokens.codes import first_use_of_assertion
 
 if TYPE_CHECKING:
@@ -34,10 +36,21 @@ class PrivateKeyJwt(JWTBearerClientAssertion):  # type: ignore[misc]
         return self._audiences
 
     def resolve_client_public_key(self, client: RegisteredClient) -> Any:
-        if not client.client.jwks:
-            # A jwks_uri would be fetched here; until then, such clients cannot authenticate.
+        if client.client.jwks:
+            return KeySet.import_key_set(cast("KeySetSerialization", client.client.jwks))
+        uri = client.client.jwks_uri
+        if not uri:
             raise InvalidClientError(description="The client has no registered keys.")
-        return KeySet.import_key_set(cast("KeySetSerialization", client.client.jwks))
+        # joserfc calls this with the parsed assertion, so the header's kid picks the key.
+        return lambda token: self._published_key(uri, token.headers().get("kid"))
+
+    def _published_key(self, uri: str, kid: Any) -> Key:
+        try:
+            return self._server.remote_keys.key_for(uri, kid if isinstance(kid, str) else None)
+        except RemoteJwksError:
+            raise InvalidClientError(description="The client's keys could not be read.") from None
+        except UnknownClientKeyError:
+            raise InvalidClientError(description="No registered key matches.") from None
 
     def validate_jti(self, claims: dict[str, Any], jti: str) -> bool:
         now = self._server.clock.now()

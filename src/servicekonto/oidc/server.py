@@ -33,6 +33,7 @@ from servicekonto.oidc.adapters import AccessTokenRecord, RegisteredClient
 from servicekonto.oidc.client_auth import PrivateKeyJwt
 from servicekonto.oidc.grants import CodeGrant, EndUser, IdToken, RotatingRefreshGrant, subject_for
 from servicekonto.oidc.metadata import PAR_PATH, TOKEN_PATH
+from servicekonto.oidc.remote_jwks import RemoteJwks
 from servicekonto.tokens.codes import Grant, GrantStore
 from servicekonto.tokens.service import TokenService
 
@@ -154,6 +155,7 @@ class ProviderServer(AuthorizationServer):  # type: ignore[misc]
         grant_store: GrantStore,
         pairwise_key: bytes,
         people: Callable[[uuid.UUID], VerifiedPerson | None],
+        remote_keys: RemoteJwks | None = None,
     ) -> None:
         super().__init__(scopes_supported=None)
         self.issuer = issuer
@@ -164,6 +166,7 @@ class ProviderServer(AuthorizationServer):  # type: ignore[misc]
         self.grants = grant_store
         self._pairwise_key = pairwise_key
         self.people = people
+        self.remote_keys = remote_keys or RemoteJwks(clock)
         self.register_token_generator("default", self._generate_token)
         self.register_grant(ServiceCredentials)
         # PKCE is required of public clients; S256 only (RFC 9700 §2.1.1: no "plain").
