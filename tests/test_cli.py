@@ -42,12 +42,14 @@ def test_demo_on_embedded_default_is_idempotent(tmp_path: Path) -> None:
         "citizens": 1,
         "registry_residents": 5200,
         "procedures": 1,
+        "safe_documents": 2,
     }
     assert again["created"] == {
         "authorities": 0,
         "citizens": 0,
         "registry_residents": 0,
         "procedures": 0,
+        "safe_documents": 0,
     }
     assert created["procedure"]["client_secret"] == again["procedure"]["client_secret"]
     assert [r["family_name"] for r in created["registry_residents"]][:2] == ["Becker", "Hoffmann"]
@@ -56,6 +58,8 @@ def test_demo_on_embedded_default_is_idempotent(tmp_path: Path) -> None:
     assert [a["id"] for a in created["authorities"]] == [a["id"] for a in again["authorities"]]
     assert created["urls"]["readiness"] == "http://127.0.0.1:8000/readyz"
     assert (tmp_path / "var" / "servicekonto.sqlite3").is_file()
+    blobs = [p for p in (tmp_path / "var" / "blobs").rglob("*") if p.is_file()]
+    assert len(blobs) == 2, "the two demo documents, encrypted, and nothing else"
 
 
 def test_demo_text_says_how_to_use_it(tmp_path: Path) -> None:

@@ -10,6 +10,7 @@ from babel.messages.pofile import read_po
 
 from servicekonto.accounts.password_policy import PasswordProblem
 from servicekonto.i18n.catalog import Translator, message_ids, negotiate_locale
+from servicekonto.safe.models import CaseStatus, Category
 
 SOURCE = Path(__file__).resolve().parents[1] / "src" / "servicekonto"
 _TEMPLATE_IDS = re.compile(r"""_\(\s*["']([a-z_0-9]+\.[a-z_0-9.]+)["']""")
@@ -51,7 +52,11 @@ def _ids_in_code() -> set[str]:
     found |= {f"trust.{kind}.{level}" for kind in ("level", "explain") for level in range(1, 5)}
     found |= {f"trust.raise.{level}" for level in range(1, 4)}
     pages = "".join(p.read_text() for p in (SOURCE / "web" / "pages").glob("*.py"))
-    found |= {f"account.updated.{name}" for name in re.findall(r"\?updated=(\w+)", pages)}
+    for page in ("account", "safe", "favourites"):
+        updated = re.findall(rf"/{page}\?updated=(\w+)", pages)
+        found |= {f"{page}.updated.{name}" for name in updated}
+    found |= {f"safe.category.{category}" for category in Category}
+    found |= {f"cases.status.{status}" for status in CaseStatus}
     return found
 
 

@@ -17,11 +17,13 @@ from starlette.responses import Response
 
 from servicekonto.accounts.context import build_account_context
 from servicekonto.accounts.login import LoginService
+from servicekonto.accounts.notifications import Notifier
 from servicekonto.accounts.second_factors import SecondFactorService
 from servicekonto.accounts.service import AccountService
-from servicekonto.api import admin, health, identity, problem_types
+from servicekonto.api import admin, health, identity, problem_types, safe
 from servicekonto.api.middleware import RequestContextMiddleware
 from servicekonto.api.problems import http_exception_problem, validation_problem
+from servicekonto.authorities.service import AuthorityService
 from servicekonto.clients.service import ClientService
 from servicekonto.clients.service import digester_for as client_digester
 from servicekonto.clock import Clock, SystemClock
@@ -36,7 +38,10 @@ from servicekonto.oidc.authorize import AuthorizationFlow
 from servicekonto.oidc.backchannel import BackChannelLogout
 from servicekonto.oidc.server import ProviderServer
 from servicekonto.registration.context import build_identity_context
+from servicekonto.safe.preferences import SafePreferences
+from servicekonto.safe.service import SafeService
 from servicekonto.security.secrets import Digester, derive_key
+from servicekonto.store.blob_settings import blob_store_from_settings
 from servicekonto.store.engine import Database
 from servicekonto.tokens.codes import GrantStore
 from servicekonto.tokens.service import TokenService
@@ -91,6 +96,7 @@ def create_app(
     app.include_router(problem_types.router)
     app.include_router(identity.router)
     app.include_router(admin.router)
+    app.include_router(safe.router)
     app.include_router(oauth_endpoints.router)
     app.include_router(page_router())
     app.mount("/static", StaticFiles(packages=[("servicekonto.web", "static")]), name="static")
@@ -147,6 +153,17 @@ def _install_services(
     federation = FederationService(database, clock)
     app.state.federation = federation
     app.state.authorization_flow = AuthorizationFlow(app.state.oauth_server, federation)
+    _install_safe(app, settings, database, clock, context.notifier)
+
+
+def _install_safe(
+    app: FastAPI, settings: Settings, database: Database, clock: Clock, notifier: Notifier
+) -> None:
+    blobs = blob_store_from_settings(settings)
+    app.state.blobs = blobs
+    app.state.safe = SafeService(database, clock, blobs, settings.safe, notifier.new_document)
+    app.state.safe_preferences = SafePreferences(database, clock)
+    app.state.authorities = AuthorityService(database, clock)
 
 
 def create_app_from_env() -> FastAPI:

@@ -6,6 +6,8 @@ same entities). Later capabilities add their demo accounts, clients and document
 
 from __future__ import annotations
 
+import uuid
+from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -23,11 +25,18 @@ from servicekonto.clients.service import digester_for as client_digester
 from servicekonto.clock import Clock
 from servicekonto.config import Settings
 from servicekonto.errors import ConfigurationError
+from servicekonto.federation.service import FederationService
 from servicekonto.keys.service import KeyService
 from servicekonto.mail.senders import build_mail_sender
 from servicekonto.registry.csv_format import load_packaged_residents
 from servicekonto.registry.importer import import_residents
 from servicekonto.registry.repository import ResidentRepository
+from servicekonto.safe.demo_documents import dog_registration_receipt, dog_tax_notice
+from servicekonto.safe.errors import CaseExistsError
+from servicekonto.safe.models import CaseStatus, Category
+from servicekonto.safe.preferences import SafePreferences
+from servicekonto.safe.service import CaseReport, Deposit, IdempotencyKey, Procedure, SafeService
+from servicekonto.store.blob_settings import blob_store_from_settings
 from servicekonto.store.engine import Database
 
 DEMO_ACTOR = "cli:demo"
@@ -128,6 +137,7 @@ def seed_demo(settings: Settings, database: Database, clock: Clock) -> DemoRepor
     _seed_registry(database, report)
     KeyService(settings, database, clock).ensure_keys()
     _seed_procedure(settings, database, clock, report)
+    _seed_safe(settings, database, clock, report)
     return report
 
 
@@ -153,8 +163,9 @@ def _seed_procedure(
             authority="vg-cochem",
             redirect_uris=[DEMO_REDIRECT_URI],
             post_logout_redirect_uris=["http://127.0.0.1:8765/"],
-            grant_types=["authorization_code", "refresh_token"],
-            scopes=["openid", "profile", "email", "address", "birth"],
+            grant_types=["authorization_code", "refresh_token", "client_credentials"],
+            scopes=["openid", "profile", "email", "address", "birth", "safe.deposit"],
+            client_uri="http://127.0.0.1:8765/",
             # The demo citizen is self-declared (level 1); a real dog registration would ask for 2.
             default_trust_level=1,
             minimum_trust_level=1,
@@ -170,6 +181,45 @@ def _seed_procedure(
         "redirect_uri": DEMO_REDIRECT_URI,
         "discovery": f"{settings.issuer}/.well-known/openid-configuration",
     }
+
+
+DEMO_CASE_REFERENCE = "HA-2026-0042"
+
+
+def _seed_safe(settings: Settings, database: Database, clock: Clock, report: DemoReport) -> None:
+    """The demo procedure has had a login from the demo citizen and left two documents."""
+    person_id = uuid.UUID(report.citizen["id"])
+    client = ClientService(database, clock, client_digester(_secret(settings))).get(
+        DEMO_PROCEDURE_ID
+    )
+    if client is None:
+        return
+    # The demo procedure has public subjects: its `sub` for the citizen is the person id.
+    FederationService(database, clock).remember_subject(
+        DEMO_PROCEDURE_ID, str(person_id), person_id
+    )
+    SafePreferences(database, clock).opt_in(person_id, DEMO_PROCEDURE_ID)
+    safe = SafeService(database, clock, blob_store_from_settings(settings), settings.safe)
+    report.created["safe_documents"] = 0
+    if safe.documents(person_id, client_id=DEMO_PROCEDURE_ID):
+        return
+    procedure = Procedure(client.client_id, client.name, client.authority_id)
+    today = clock.now().date()
+    documents = (
+        ("receipt", "Eingangsbestätigung Hundeanmeldung", dog_registration_receipt(today)),
+        ("notice", "Hundesteuerbescheid", dog_tax_notice(today)),
+    )
+    for category, title, content in documents:
+        deposit = Deposit(title, Category(category), DEMO_CASE_REFERENCE, None)
+        key = IdempotencyKey(DEMO_PROCEDURE_ID, f"demo-{category}-{person_id}", category)
+        safe.deposit(procedure, person_id, deposit, [content], key)
+        report.created["safe_documents"] += 1
+    report_case = CaseReport(
+        DEMO_CASE_REFERENCE, "Hundeanmeldung", CaseStatus.DECIDED, "Der Bescheid liegt im Safe."
+    )
+    key = IdempotencyKey(DEMO_PROCEDURE_ID, f"demo-case-{person_id}", "case")
+    with suppress(CaseExistsError):  # a documents-only reset keeps the case
+        safe.open_case(procedure, person_id, report_case, key)
 
 
 def _secret(settings: Settings) -> str:

@@ -16,11 +16,24 @@ from servicekonto.accounts.models import (
 from servicekonto.audit.models import AuditEvent
 from servicekonto.authorities.models import Authority
 from servicekonto.clients.models import OidcClient
-from servicekonto.federation.models import AttributeRelease, Consent, Interaction
+from servicekonto.federation.models import (
+    AttributeRelease,
+    Consent,
+    Interaction,
+    ProcedureSubject,
+)
 from servicekonto.keys.models import SigningKey
 from servicekonto.pinletters.models import PinLetter
 from servicekonto.registration.models import IdentityCheck
 from servicekonto.registry.models import RegistryResident
+from servicekonto.safe.models import (
+    Favourite,
+    IdempotentRequest,
+    SafeCase,
+    SafeCaseEvent,
+    SafeDocument,
+    SafeOptIn,
+)
 from servicekonto.store.base import Base
 from servicekonto.tokens.models import (
     AuthorizationCode,
@@ -38,6 +51,8 @@ __all__ = [
     "AuthorizationCode",
     "Consent",
     "EmailToken",
+    "Favourite",
+    "IdempotentRequest",
     "IdentityCheck",
     "Interaction",
     "IssuedToken",
@@ -46,9 +61,14 @@ __all__ = [
     "OidcClient",
     "Person",
     "PinLetter",
+    "ProcedureSubject",
     "RecoveryCode",
     "RefreshToken",
     "RegistryResident",
+    "SafeCase",
+    "SafeCaseEvent",
+    "SafeDocument",
+    "SafeOptIn",
     "SigningKey",
     "TotpFactor",
     "UsedAssertion",

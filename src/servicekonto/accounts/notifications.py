@@ -61,3 +61,7 @@ class Notifier:
 
     def password_changed(self, to: str, locale: str) -> bool:
         return self.send(to, "password_changed_notice", locale)
+
+    def new_document(self, to: str, locale: str, procedure: str) -> None:
+        """Only that there is something, and from whom: the content stays behind the login."""
+        self.send(to, "safe_new_document", locale, procedure=procedure, link=f"{self._issuer}/safe")

@@ -47,7 +47,85 @@ NOT_READY = ProblemType(
     "The service cannot serve requests yet: the database is unreachable "
     "or its schema is not current.",
 )
-PROBLEM_TYPES = {problem.slug: problem for problem in (VALIDATION_ERROR, SERVER_ERROR, NOT_READY)}
+# The procedures' safe API (documents and cases).
+INVALID_TOKEN = ProblemType(
+    "invalid-token",
+    "Invalid access token",
+    "The bearer token is missing, expired, revoked or not a procedure's own "
+    "(client_credentials) token. Get a new one from the token endpoint.",
+)
+INSUFFICIENT_SCOPE = ProblemType(
+    "insufficient-scope",
+    "Scope missing",
+    "The access token lacks the scope this API needs (safe.deposit); ask for it at the token "
+    "endpoint, and ask the operator to allow it for your client if it is refused there.",
+)
+IDEMPOTENCY_KEY_MISSING = ProblemType(
+    "idempotency-key-missing",
+    "Idempotency-Key missing",
+    "Every POST needs an Idempotency-Key header (1 to 100 visible ASCII characters) so that a "
+    "retried request is carried out once.",
+)
+IDEMPOTENCY_KEY_REUSED = ProblemType(
+    "idempotency-key-reused",
+    "Idempotency-Key used for another request",
+    "This Idempotency-Key was already used with a different request. Use a new key for a new "
+    "request; send the same request to get the first answer again.",
+)
+UNKNOWN_SUBJECT = ProblemType(
+    "unknown-subject",
+    "Unknown subject",
+    "No person with this subject has logged in to your procedure.",
+)
+NOT_OPTED_IN = ProblemType(
+    "safe-not-opted-in",
+    "Safe not enabled for this procedure",
+    "The person has not allowed your procedure to use their document safe. Send the document "
+    "by other means; the person can allow it on their safe page.",
+)
+QUOTA_EXCEEDED = ProblemType(
+    "safe-quota-exceeded",
+    "Safe full",
+    "The person's document safe has no room for this document.",
+)
+NOT_A_PDF = ProblemType(
+    "not-a-pdf",
+    "Not a PDF document",
+    "The safe accepts PDF documents only; the uploaded content is not a readable PDF.",
+)
+DOCUMENT_TOO_LARGE = ProblemType(
+    "document-too-large",
+    "Document too large",
+    "The document is larger than the safe accepts (SERVICEKONTO_SAFE_DOCUMENT_MAX_MB).",
+)
+UNKNOWN_CASE = ProblemType(
+    "unknown-case", "Unknown case", "Your procedure has no case with this id."
+)
+CASE_EXISTS = ProblemType(
+    "case-exists",
+    "Case exists",
+    "Your procedure already opened a case with this reference for this person; `case_id` "
+    "names it. Report a status change to that case instead.",
+)
+PROBLEM_TYPES = {
+    problem.slug: problem
+    for problem in (
+        VALIDATION_ERROR,
+        SERVER_ERROR,
+        NOT_READY,
+        INVALID_TOKEN,
+        INSUFFICIENT_SCOPE,
+        IDEMPOTENCY_KEY_MISSING,
+        IDEMPOTENCY_KEY_REUSED,
+        UNKNOWN_SUBJECT,
+        NOT_OPTED_IN,
+        QUOTA_EXCEEDED,
+        NOT_A_PDF,
+        DOCUMENT_TOO_LARGE,
+        UNKNOWN_CASE,
+        CASE_EXISTS,
+    )
+}
 
 
 class ProblemResponse(JSONResponse):

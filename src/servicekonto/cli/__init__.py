@@ -20,6 +20,7 @@ from servicekonto.cli.common import ensure_schema, load_cli_settings, open_datab
 from servicekonto.cli.keys import keys_cli
 from servicekonto.cli.letters import letters_cli
 from servicekonto.cli.registry import registry_cli, registry_mock_cli
+from servicekonto.cli.safe import safe_cli
 from servicekonto.clock import SystemClock
 from servicekonto.config import render_env_example
 from servicekonto.demo import refuse_production, render_text, seed_demo
@@ -43,6 +44,7 @@ cli.add_typer(registry_mock_cli, name="registry-mock")
 cli.add_typer(letters_cli, name="letters")
 cli.add_typer(clients_cli, name="clients")
 cli.add_typer(keys_cli, name="keys")
+cli.add_typer(safe_cli, name="safe")
 log = get_logger("servicekonto.cli")
 
 

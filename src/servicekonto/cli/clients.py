@@ -57,6 +57,7 @@ OPTION_FOR_FIELD = {
     "id_token_signed_response_alg": "--id-token-alg",
     "userinfo_signed_response_alg": "--userinfo-alg",
     "backchannel_logout_uri": "--backchannel-logout-uri",
+    "client_uri": "--client-uri",
 }
 _OPERATOR_ERRORS = (
     UnknownAuthorityError,
@@ -244,6 +245,10 @@ def clients_add(  # one parameter per option: typer passes them all by keyword
     backchannel_logout_uri: Annotated[
         str | None, typer.Option("--backchannel-logout-uri", help="Back-channel logout URI.")
     ] = None,
+    client_uri: Annotated[
+        str | None,
+        typer.Option("--client-uri", help="The procedure's start page, linked for citizens."),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Register a procedure; prints its client secret once."""
@@ -266,6 +271,7 @@ def clients_add(  # one parameter per option: typer passes them all by keyword
             "id_token_signed_response_alg": id_token_alg,
             "userinfo_signed_response_alg": userinfo_alg,
             "backchannel_logout_uri": backchannel_logout_uri,
+            "client_uri": client_uri,
         }
     )
     with _services() as services:

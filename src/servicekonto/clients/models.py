@@ -53,6 +53,8 @@ class OidcClient(Base):
     # None: userinfo answers application/json; an algorithm: a signed application/jwt.
     userinfo_signed_response_alg: Mapped[str | None] = mapped_column(String(10))
     backchannel_logout_uri: Mapped[str | None] = mapped_column(String(500))
+    # RFC 7591 §2: the procedure's home page, linked from favourites and the procedure list.
+    client_uri: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     disabled_at: Mapped[datetime | None]

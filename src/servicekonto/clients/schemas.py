@@ -186,6 +186,7 @@ class ClientSpec(BaseModel):
     id_token_signed_response_alg: IdTokenAlg = "ES256"
     userinfo_signed_response_alg: UserinfoAlg | None = None
     backchannel_logout_uri: ClientUri | None = None
+    client_uri: ClientUri | None = None
 
     @field_validator("client_id")
     @classmethod
@@ -309,6 +310,7 @@ class ClientOut(BaseModel):
     id_token_signed_response_alg: str
     userinfo_signed_response_alg: str | None
     backchannel_logout_uri: str | None
+    client_uri: str | None = None
     secret_rotated_at: datetime | None
     created_at: datetime
     updated_at: datetime

@@ -266,3 +266,30 @@ class OAuthSettings(BaseModel):
     refresh_token_days: int = Field(
         default=30, ge=1, le=365, description="Lifetime of a refresh token in days."
     )
+
+
+class SafeSettings(BaseModel):
+    """The document safe: what procedures may deposit and how long it is kept."""
+
+    document_max_mb: int = Field(
+        default=10, ge=1, le=100, description="Largest PDF a procedure may deposit, in MB."
+    )
+    quota_mb: int = Field(
+        default=200, ge=1, le=10240, description="Storage per account for deposited documents, MB."
+    )
+    retention_receipt_days: int = Field(
+        default=730, ge=1, description="Days an application receipt is kept before it is purged."
+    )
+    retention_interim_message_days: int = Field(
+        default=365, ge=1, description="Days an interim message is kept before it is purged."
+    )
+    retention_notice_days: int = Field(
+        default=3650, ge=1, description="Days a notice (Bescheid) is kept before it is purged."
+    )
+    retention_other_days: int = Field(
+        default=365, ge=1, description="Days any other document is kept before it is purged."
+    )
+
+    def retention_days(self, category: str) -> int:
+        days: int = getattr(self, f"retention_{category}_days")
+        return days

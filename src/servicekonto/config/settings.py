@@ -26,6 +26,7 @@ from servicekonto.config.groups import (
     MailSettings,
     OAuthSettings,
     RegistrySettings,
+    SafeSettings,
     ServerSettings,
     SessionSettings,
     TokenSettings,
@@ -101,6 +102,7 @@ class Settings(BaseSettings):
     letters: LetterSettings = Field(default_factory=LetterSettings, description="PIN letters.")
     keys: KeySettings = Field(default_factory=KeySettings, description="Token signing keys.")
     oauth: OAuthSettings = Field(default_factory=OAuthSettings, description="Issued tokens.")
+    safe: SafeSettings = Field(default_factory=SafeSettings, description="Document safe.")
 
     @field_validator("issuer")
     @classmethod

@@ -17,7 +17,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Integer, String
+from sqlalchemy import JSON, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from servicekonto.store.base import Base, uuid_primary_key
@@ -65,3 +65,23 @@ class AttributeRelease(Base):
     attributes: Mapped[list[str]] = mapped_column(JSON)
     level: Mapped[int] = mapped_column(Integer)
     released_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class ProcedureSubject(Base):
+    """The subject (`sub`) a procedure learned for a person, public or pairwise.
+
+    Lets a procedure address the person later (document safe) by the only identifier it has,
+    and only a procedure that really had a login from the person: a subject it never received
+    is unknown to it, even if it is the same pairwise value as another procedure's of the sector.
+    """
+
+    __tablename__ = "procedure_subjects"
+    __table_args__ = (UniqueConstraint("client_id", "subject"),)
+
+    id: Mapped[uuid.UUID] = uuid_primary_key()
+    client_id: Mapped[str] = mapped_column(String(100))
+    subject: Mapped[str] = mapped_column(String(100))
+    person_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("persons.id", ondelete="CASCADE"), index=True
+    )
+    first_seen_at: Mapped[datetime]

@@ -7,10 +7,17 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from servicekonto.audit.service import AuditEntry, record
 from servicekonto.clock import Clock
-from servicekonto.federation.models import AttributeRelease, Consent, Interaction
+from servicekonto.federation.models import (
+    AttributeRelease,
+    Consent,
+    Interaction,
+    ProcedureSubject,
+)
 from servicekonto.store.engine import Database
 
 INTERACTION_LIFETIME = timedelta(minutes=30)
@@ -103,9 +110,11 @@ class FederationService:
         client: tuple[str, str, uuid.UUID],
         attributes: list[str],
         level: int,
+        subject: str,
     ) -> None:
         """Transparency: the person can see what went to whom (names only, no values)."""
         client_id, client_name, authority_id = client
+        now = self._clock.now()
         with self._database.unit_of_work() as uow:
             uow.session.add(
                 AttributeRelease(
@@ -115,10 +124,35 @@ class FederationService:
                     authority_id=authority_id,
                     attributes=attributes,
                     level=level,
-                    released_at=self._clock.now(),
+                    released_at=now,
                 )
             )
+            _remember_subject(uow.session, client_id, subject, person_id, now)
             uow.commit()
+
+    def remember_subject(self, client_id: str, subject: str, person_id: uuid.UUID) -> None:
+        """Record a subject handed to a procedure outside a login (demo data, imports)."""
+        with self._database.unit_of_work() as uow:
+            _remember_subject(uow.session, client_id, subject, person_id, self._clock.now())
+            uow.commit()
+
+    def person_for_subject(self, client_id: str, subject: str) -> uuid.UUID | None:
+        """The person behind a subject this procedure received in a login, if any."""
+        with self._database.unit_of_work() as uow:
+            found: uuid.UUID | None = uow.session.scalar(
+                select(ProcedureSubject.person_id).filter_by(client_id=client_id, subject=subject)
+            )
+            return found
+
+    def procedures_used(self, person_id: uuid.UUID) -> list[str]:
+        """Client ids of the procedures the person has logged in to, first use first."""
+        with self._database.unit_of_work() as uow:
+            query = (
+                select(ProcedureSubject.client_id)
+                .filter_by(person_id=person_id)
+                .order_by(ProcedureSubject.first_seen_at)
+            )
+            return list(dict.fromkeys(uow.session.scalars(query)))
 
     def releases(self, person_id: uuid.UUID, limit: int = 50) -> list[AttributeRelease]:
         with self._database.unit_of_work() as uow:
@@ -176,3 +210,21 @@ class FederationService:
 
     def now(self) -> datetime:
         return self._clock.now()
+
+
+def _remember_subject(
+    session: Session, client_id: str, subject: str, person_id: uuid.UUID, now: datetime
+) -> None:
+    known = select(ProcedureSubject.id).filter_by(client_id=client_id, subject=subject)
+    if session.scalar(known) is not None:
+        return
+    try:
+        # A savepoint: two first logins at once must not lose the release with the race.
+        with session.begin_nested():
+            session.add(
+                ProcedureSubject(
+                    client_id=client_id, subject=subject, person_id=person_id, first_seen_at=now
+                )
+            )
+    except IntegrityError:
+        pass  # the other login recorded the same subject

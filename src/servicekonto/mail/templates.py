@@ -17,6 +17,7 @@ TEMPLATE_NAMES = (
     "change_email_confirm",
     "email_changed_notice",
     "password_changed_notice",
+    "safe_new_document",
 )
 LOCALES = ("de", "en")
 DEFAULT_LOCALE = "de"

@@ -240,6 +240,7 @@ class AuthorizationFlow:
             (client.get_client_id(), client.client.name, client.client.authority_id),
             claim_names(scopes),
             int(session.level),
+            subject=self._server.subject(client, session.person_id),
         )
         response = self._server.create_authorization_response(
             grant.request, grant_user=user, grant=grant

@@ -13,6 +13,7 @@ from servicekonto.web.pages import (
     password,
     personal_data,
     registration,
+    safe,
     security,
 )
 
@@ -29,6 +30,7 @@ def page_router() -> APIRouter:
         identity,
         personal_data,
         interaction,
+        safe,
     ):
         router.include_router(module.router)
     return router
