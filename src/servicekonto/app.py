@@ -20,6 +20,7 @@ from servicekonto.accounts.login import LoginService
 from servicekonto.accounts.notifications import Notifier
 from servicekonto.accounts.second_factors import SecondFactorService
 from servicekonto.accounts.service import AccountService
+from servicekonto.accounts.staff import StaffService
 from servicekonto.api import admin, health, identity, problem_types, safe
 from servicekonto.api.middleware import RequestContextMiddleware
 from servicekonto.api.problems import http_exception_problem, validation_problem
@@ -38,6 +39,7 @@ from servicekonto.oidc.authorize import AuthorizationFlow
 from servicekonto.oidc.backchannel import BackChannelLogout
 from servicekonto.oidc.server import ProviderServer
 from servicekonto.registration.context import build_identity_context
+from servicekonto.registration.in_person import InPersonChecks
 from servicekonto.safe.preferences import SafePreferences
 from servicekonto.safe.service import SafeService
 from servicekonto.security.secrets import Digester, derive_key
@@ -164,6 +166,8 @@ def _install_safe(
     app.state.safe = SafeService(database, clock, blobs, settings.safe, notifier.new_document)
     app.state.safe_preferences = SafePreferences(database, clock)
     app.state.authorities = AuthorityService(database, clock)
+    app.state.staff = StaffService(database, clock)
+    app.state.in_person_checks = InPersonChecks(database, clock)
 
 
 def create_app_from_env() -> FastAPI:

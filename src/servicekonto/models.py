@@ -10,6 +10,7 @@ from servicekonto.accounts.models import (
     LoginThrottle,
     Person,
     RecoveryCode,
+    StaffMembership,
     TotpFactor,
     WebAuthnCredential,
 )
@@ -24,6 +25,7 @@ from servicekonto.federation.models import (
 )
 from servicekonto.keys.models import SigningKey
 from servicekonto.pinletters.models import PinLetter
+from servicekonto.registration.in_person import InPersonCheck
 from servicekonto.registration.models import IdentityCheck
 from servicekonto.registry.models import RegistryResident
 from servicekonto.safe.models import (
@@ -54,6 +56,7 @@ __all__ = [
     "Favourite",
     "IdempotentRequest",
     "IdentityCheck",
+    "InPersonCheck",
     "Interaction",
     "IssuedToken",
     "LoginSession",
@@ -70,6 +73,7 @@ __all__ = [
     "SafeDocument",
     "SafeOptIn",
     "SigningKey",
+    "StaffMembership",
     "TotpFactor",
     "UsedAssertion",
     "WebAuthnCredential",

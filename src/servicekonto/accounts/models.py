@@ -11,7 +11,17 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Boolean, Date, ForeignKey, Integer, LargeBinary, String
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Date,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    String,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from servicekonto.store.base import Base, uuid_primary_key
@@ -166,3 +176,26 @@ class LoginThrottle(Base):
     failures: Mapped[int] = mapped_column(Integer, default=0)
     last_failure_at: Mapped[datetime]
     locked_until: Mapped[datetime | None]
+
+
+class StaffRole(StrEnum):
+    CITIZENS_OFFICE = "citizens_office"  # Bürgerbüro: in-person identity checks
+    REGISTRATION_OFFICE = "registration_office"  # Registrierungsstelle: organisations
+
+
+class StaffMembership(Base):
+    """A person works for an authority in a role; staff pages act in that authority's name."""
+
+    __tablename__ = "staff_memberships"
+    __table_args__ = (UniqueConstraint("person_id", "authority_id", "role"),)
+
+    id: Mapped[uuid.UUID] = uuid_primary_key()
+    person_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("persons.id", ondelete="CASCADE"), index=True
+    )
+    authority_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("authorities.id", ondelete="RESTRICT"), index=True
+    )
+    role: Mapped[str] = mapped_column(String(30))
+    granted_at: Mapped[datetime]
+    granted_by: Mapped[str] = mapped_column(String(100))

@@ -37,6 +37,11 @@ class AuthorityService:
             uow.commit()
         return result
 
+    def by_slug(self, slug: str) -> AuthorityOut | None:
+        with self._database.unit_of_work() as uow:
+            found = AuthorityRepository(uow.session).by_slug(slug)
+            return None if found is None else AuthorityOut.model_validate(found)
+
     def list(self) -> list[AuthorityOut]:
         with self._database.unit_of_work() as uow:
             return [AuthorityOut.model_validate(a) for a in AuthorityRepository(uow.session).all()]

@@ -21,6 +21,7 @@ from servicekonto.cli.keys import keys_cli
 from servicekonto.cli.letters import letters_cli
 from servicekonto.cli.registry import registry_cli, registry_mock_cli
 from servicekonto.cli.safe import safe_cli
+from servicekonto.cli.staff import staff_cli
 from servicekonto.clock import SystemClock
 from servicekonto.config import render_env_example
 from servicekonto.demo import refuse_production, render_text, seed_demo
@@ -45,6 +46,7 @@ cli.add_typer(letters_cli, name="letters")
 cli.add_typer(clients_cli, name="clients")
 cli.add_typer(keys_cli, name="keys")
 cli.add_typer(safe_cli, name="safe")
+cli.add_typer(staff_cli, name="staff")
 log = get_logger("servicekonto.cli")
 
 

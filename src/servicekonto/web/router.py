@@ -15,6 +15,7 @@ from servicekonto.web.pages import (
     registration,
     safe,
     security,
+    staff,
 )
 
 
@@ -31,6 +32,7 @@ def page_router() -> APIRouter:
         personal_data,
         interaction,
         safe,
+        staff,
     ):
         router.include_router(module.router)
     return router
