@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
+import pyotp
 import pytest
 from fastapi import FastAPI
 from sqlalchemy import select
@@ -132,7 +133,10 @@ def test_email_change_is_confirmed_at_the_new_address(
     assert citizen.confirm_at("/account/email/confirm", mail.last_link()).status_code == 200
     assert _email(db) == "anna@neu.example.org"
     assert mail.sent[-1].to == EMAIL, "the old address is told"
+    assert citizen.get("/account").status_code == 303, "sessions end with the old login name"
     assert citizen.confirm_at("/account/email/confirm", mail.sent[-2].text).status_code == 410
+    assert citizen.login(email="anna@neu.example.org").status_code == 303
+    assert citizen.get("/account").status_code == 200
 
 
 @pytest.mark.parametrize(
@@ -152,8 +156,19 @@ def test_email_change_errors(
     assert f'href="#field-{field}"' in response.text
 
 
-def test_removing_the_app_needs_the_password(citizen: Browser, clock: FixedClock) -> None:
-    citizen.enrol_totp(clock.now())
+def test_removing_the_app_needs_a_second_factor_session_and_the_password(
+    citizen: Browser, clock: FixedClock
+) -> None:
+    seed, _ = citizen.enrol_totp(clock.now())
+    password_only = citizen.post("/account/totp/remove", {"password": PASSWORD})
+    assert password_only.status_code == 403, "a stolen password alone cannot strip the factor"
+    assert GERMAN("reauth.title") in password_only.text
+    again = citizen.post("/account/reauthenticate", {})
+    assert again.headers["location"] == "/login?next=/account"
+    clock.advance(timedelta(seconds=30))
+    citizen.login()
+    code = pyotp.TOTP(seed).at(clock.now())
+    assert citizen.post("/login/second-factor", {"method": "totp", "code": code}).status_code == 303
     refused = citizen.post("/account/totp/remove", {"password": "falsch falsch"})
     assert refused.status_code == 403
     assert GERMAN("totp.active") in citizen.get("/account").text

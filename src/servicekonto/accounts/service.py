@@ -318,8 +318,13 @@ class AccountService:
                 return False
             old_email, new_email, locale = person.email, redeemed.new_email, person.preferred_locale
             person.email, person.email_verified_at, person.updated_at = new_email, now, now
+            # The login name changed: every session signed in under the old one ends with it.
+            sessions = LoginSessionRepository(uow.session)
+            ended = sessions.open_ids_for(person.id)
+            sessions.revoke_all_for(person.id, now)
             _audit(uow.session, self._c, "account.email_changed", person.id)
             uow.commit()
+        self._c.sessions_ended(ended, person.id)
         self._c.notifier.email_changed(old_email, locale, new_email)
         return True
 

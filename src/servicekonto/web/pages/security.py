@@ -4,19 +4,24 @@ from __future__ import annotations
 
 import uuid
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
+from servicekonto.accounts.login import CurrentSession
+from servicekonto.trust.levels import TrustLevel, authentication_level
 from servicekonto.web.dependencies import (
     ActionFormDep,
     JsonCallDep,
+    LoginDep,
     PageDep,
     SecondFactorsDep,
     SignedInDep,
     SubmissionDep,
+    session_cookie,
 )
 from servicekonto.web.pages.common import FORM_EXPIRED, form_problem
 from servicekonto.web.rendering import redirect, render
+from servicekonto.web.session_cookie import clear_session_cookie
 
 router = APIRouter(include_in_schema=False)
 SECURITY = "/account#security"
@@ -51,6 +56,8 @@ def totp_confirm(
 def totp_remove(
     page: PageDep, current: SignedInDep, form: ActionFormDep, factors: SecondFactorsDep
 ) -> HTMLResponse | RedirectResponse:
+    if not _second_factor_used(current):
+        return render(page, "reauthenticate.html", status=403)
     if not factors.remove_totp(current.person_id, form.get("password")):
         return render(page, "password_required.html", status=403)
     return redirect(page, "/account?updated=totp_removed#security")
@@ -96,6 +103,24 @@ def passkey_remove(
     form: ActionFormDep,
     factors: SecondFactorsDep,
 ) -> HTMLResponse | RedirectResponse:
+    if not _second_factor_used(current):
+        return render(page, "reauthenticate.html", status=403)
     if not factors.remove_passkey(current.person_id, credential_id, form.get("password")):
         return render(page, "password_required.html", status=403)
     return redirect(page, "/account?updated=passkey_removed#security")
+
+
+def _second_factor_used(current: CurrentSession) -> bool:
+    """Removing a second factor lowers what the account can reach: only a session that itself
+    used a second factor may do it, so a stolen password alone cannot strip the protection."""
+    return authentication_level(current.methods) >= TrustLevel.SUBSTANTIAL
+
+
+@router.post("/account/reauthenticate", response_model=None)
+def reauthenticate(
+    request: Request, page: PageDep, form: ActionFormDep, login: LoginDep
+) -> RedirectResponse:
+    login.logout(session_cookie(request))
+    response = redirect(page, "/login?next=/account")
+    clear_session_cookie(response, page.settings)
+    return response
