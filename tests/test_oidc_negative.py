@@ -724,3 +724,41 @@ def test_a_replay_while_the_winner_is_answered_revokes_its_tokens(
     issued = response.json()
     assert not active(citizen, procedure, issued["access_token"])
     token_error(refresh(citizen, procedure, issued["refresh_token"]), "invalid_grant")
+
+
+def test_an_altered_id_token_hint_is_refused_and_raises_nothing(
+    citizen: Browser, procedure: Procedure
+) -> None:
+    """OIDC Core §3.1.2.1: only a hint we signed counts, and only its sub: an acr written into
+    it never reaches the ID token."""
+    id_token = tokens(citizen, procedure)["id_token"]
+    header, _, signature = id_token.split(".")
+    claims = jose_jwt.get_unverified_claims(id_token)
+    forged = f"{header}.{b64({**claims, 'acr': 'STORK-QAA-Level-4'})}.{signature}"
+    answer = citizen.get(authorize(procedure.client_id, id_token_hint=forged))
+    assert_error_redirect(answer, "invalid_request")
+    honest = tokens(citizen, procedure, id_token_hint=id_token)
+    assert jose_jwt.get_unverified_claims(honest["id_token"])["acr"] == claims["acr"]
+    assert claims["acr"] != "STORK-QAA-Level-4"
+
+
+def test_a_hint_for_another_client_or_person_is_refused(
+    citizen: Browser,
+    procedure: Procedure,
+    db: Database,
+    clock: FixedClock,
+    web_app: FastAPI,
+    mail: RecordingMailSender,
+) -> None:
+    other = add_procedure(db, clock, "vg-test.sperrmuell", consent_required=False)
+    others_token = tokens(citizen, other)["id_token"]
+    assert_error_redirect(
+        citizen.get(authorize(procedure.client_id, id_token_hint=others_token)), "invalid_request"
+    )
+    own = tokens(citizen, procedure)["id_token"]
+    stranger = Browser(web_app)
+    stranger.register(email="nachbar@example.org")
+    stranger.confirm(mail.last_link("nachbar@example.org"))
+    stranger.login(email="nachbar@example.org")
+    answer = stranger.get(authorize(procedure.client_id, id_token_hint=own, prompt="none"))
+    assert_error_redirect(answer, "login_required")

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
@@ -24,6 +24,7 @@ from servicekonto.federation.attributes import claim_names
 from servicekonto.federation.service import FederationService
 from servicekonto.oidc.adapters import RegisteredClient
 from servicekonto.oidc.grants import EndUser
+from servicekonto.oidc.logout import verified_hint
 from servicekonto.oidc.metadata import AUTHORIZE_PATH
 from servicekonto.oidc.server import PlainRequest, ProviderServer
 from servicekonto.trust.levels import TrustLevel
@@ -74,6 +75,8 @@ class Demands:
     max_age: int | None
     prompts: frozenset[str]
     response_mode: str = "query"
+    # `sub` of a verified id_token_hint: the request is for that person only (OIDC Core §3.1.2.1).
+    hinted_subject: str | None = None
 
 
 class AuthorizationFlow:
@@ -163,9 +166,25 @@ class AuthorizationFlow:
             )
         try:
             demands = check_request(grant.request.payload.data, client)
+            demands = replace(demands, hinted_subject=self._hinted_subject(grant, client))
         except AuthorizationRejected as rejected:
             return self._error_redirect(redirect_uri, state, rejected.error, rejected.description)
         return self._for_session(plain, grant, session, demands, interaction)
+
+    def _hinted_subject(self, grant: Any, client: RegisteredClient) -> str | None:
+        """Only the `sub` of a hint we signed for this client counts; its acr and the rest of
+        its claims never do, so a forged or altered hint cannot raise anything."""
+        hint = grant.request.payload.data.get("id_token_hint")
+        if not hint:
+            return None
+        claims = verified_hint(str(hint), self._server.keys, self._server.issuer)
+        audience = (claims or {}).get("aud")
+        audiences = audience if isinstance(audience, list) else [audience]
+        if claims is None or client.get_client_id() not in audiences or "sub" not in claims:
+            raise AuthorizationRejected(
+                "invalid_request", "id_token_hint is not an ID token we issued to this client."
+            )
+        return str(claims["sub"])
 
     def _for_session(  # noqa: PLR0911 - one return per answer the OIDC spec defines
         self,
@@ -202,6 +221,14 @@ class AuthorizationFlow:
                 )
             return self._wait(plain, client, interaction, demands, "/interaction/step-up/")
         assert session is not None  # noqa: S101 - _what_is_missing returned None only with a session
+        if demands.hinted_subject not in {None, self._server.subject(client, session.person_id)}:
+            return self._error_redirect(
+                redirect_uri,
+                state,
+                "login_required",
+                "The signed-in person is not the one id_token_hint names.",
+                demands.response_mode,
+            )
         scopes = sorted(set((grant.request.payload.scope or "").split()))
         consent = client.client.consent_required and (
             "consent" in demands.prompts
