@@ -17,6 +17,7 @@ import uvicorn
 from servicekonto.app import render_openapi
 from servicekonto.cli.clients import clients_cli
 from servicekonto.cli.common import ensure_schema, load_cli_settings, open_database
+from servicekonto.cli.eid_mock import eid_mock_cli
 from servicekonto.cli.keys import keys_cli
 from servicekonto.cli.letters import letters_cli
 from servicekonto.cli.registry import registry_cli, registry_mock_cli
@@ -47,6 +48,7 @@ cli.add_typer(clients_cli, name="clients")
 cli.add_typer(keys_cli, name="keys")
 cli.add_typer(safe_cli, name="safe")
 cli.add_typer(staff_cli, name="staff")
+cli.add_typer(eid_mock_cli, name="eid-mock")
 log = get_logger("servicekonto.cli")
 
 

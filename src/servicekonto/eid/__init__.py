@@ -1,0 +1,1 @@
+"""The German eID (online ID function): the port and an HTTP adapter for an eID-Server."""
