@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
 
+import httpx
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.staticfiles import StaticFiles
@@ -29,6 +30,8 @@ from servicekonto.clients.service import ClientService
 from servicekonto.clients.service import digester_for as client_digester
 from servicekonto.clock import Clock, SystemClock
 from servicekonto.config import Settings, load_settings, with_secret_key
+from servicekonto.eid.http_adapter import HttpEidServer
+from servicekonto.eid.port import EidPort
 from servicekonto.federation.service import FederationService
 from servicekonto.keys.service import KeyRing
 from servicekonto.mail.senders import MailSender, build_mail_sender
@@ -39,6 +42,7 @@ from servicekonto.oidc.authorize import AuthorizationFlow
 from servicekonto.oidc.backchannel import BackChannelLogout
 from servicekonto.oidc.server import ProviderServer
 from servicekonto.registration.context import build_identity_context
+from servicekonto.registration.eid_identity import EidIdentity
 from servicekonto.registration.in_person import InPersonChecks
 from servicekonto.safe.preferences import SafePreferences
 from servicekonto.safe.service import SafeService
@@ -168,6 +172,16 @@ def _install_safe(
     app.state.authorities = AuthorityService(database, clock)
     app.state.staff = StaffService(database, clock)
     app.state.in_person_checks = InPersonChecks(database, clock)
+    secret = settings.secret_key.get_secret_value() if settings.secret_key else ""
+    app.state.eid_identity = EidIdentity(database, clock, Digester(secret, "eid-pseudonym"))
+    app.state.eid_port = eid_port_from_settings(settings)
+
+
+def eid_port_from_settings(settings: Settings) -> EidPort | None:
+    if settings.eid.url is None:
+        return None
+    http = httpx.Client(timeout=settings.eid.timeout_seconds, follow_redirects=False)
+    return HttpEidServer(settings.eid.url, http, settings.eid.sector)
 
 
 def create_app_from_env() -> FastAPI:

@@ -25,6 +25,7 @@ from servicekonto.federation.models import (
 )
 from servicekonto.keys.models import SigningKey
 from servicekonto.pinletters.models import PinLetter
+from servicekonto.registration.eid_identity import EidAttempt, EidBinding
 from servicekonto.registration.in_person import InPersonCheck
 from servicekonto.registration.models import IdentityCheck
 from servicekonto.registry.models import RegistryResident
@@ -52,6 +53,8 @@ __all__ = [
     "Authority",
     "AuthorizationCode",
     "Consent",
+    "EidAttempt",
+    "EidBinding",
     "EmailToken",
     "Favourite",
     "IdempotentRequest",

@@ -205,6 +205,40 @@ class LoginService:
             uow.commit()
         return LoginResult(LoginStatus.OK, token=new_token)
 
+    def eid_login(self, person_id: uuid.UUID) -> str | None:
+        """A new session for the person whose bound card was just read (no password)."""
+        with self._c.database.unit_of_work() as uow:
+            person = PersonRepository(uow.session).by_id(person_id)
+            if person is None or not person.email_verified:
+                return None
+            token, login_session = self._c.sessions.start(
+                uow.session, person, [AuthMethod.EID.value], self._c.clock.now(), pending=False
+            )
+            _audit_login(uow.session, self._c, person, login_session)
+            uow.commit()
+        return token
+
+    def add_eid(self, token: str | None, person_id: uuid.UUID) -> str | None:
+        """The signed-in person also showed their card: the session gains `eid` (a new token)."""
+        with self._c.database.unit_of_work() as uow:
+            now = self._c.clock.now()
+            login_session = self._c.sessions.find(uow.session, token, now)
+            person = PersonRepository(uow.session).by_id(person_id)
+            if login_session is None or person is None or login_session.person_id != person_id:
+                return None
+            new_token = self._c.sessions.step_up(
+                uow.session,
+                login_session,
+                person,
+                AuthMethod.EID.value,
+                now=now,
+                old_token=token or "",
+            )
+            if new_token is not None:
+                _audit_login(uow.session, self._c, person, login_session)
+                uow.commit()
+        return new_token
+
     def _pending(self, session: Session, token: str | None) -> LoginSession | None:
         login_session = self._c.sessions.find(session, token, self._c.clock.now())
         if login_session is None or not login_session.second_factor_pending:

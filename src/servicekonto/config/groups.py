@@ -293,3 +293,24 @@ class SafeSettings(BaseModel):
     def retention_days(self, category: str) -> int:
         days: int = getattr(self, f"retention_{category}_days")
         return days
+
+
+class EidSettings(BaseModel):
+    """The eID-Server that runs the online ID function of the card for us (BSI TR-03130)."""
+
+    url: str | None = Field(
+        default=None,
+        description=(
+            "Base URL of the eID-Server (the mock: http://127.0.0.1:8082, started with "
+            "`servicekonto eid-mock serve`); empty, the eID login is not offered."
+        ),
+    )
+    sector: str = Field(
+        default="servicekonto",
+        min_length=1,
+        max_length=100,
+        description="Our sector for the card's pseudonym (restricted identification).",
+    )
+    timeout_seconds: float = Field(
+        default=10.0, gt=0, le=60, description="How long to wait for the eID-Server."
+    )

@@ -19,6 +19,7 @@ from servicekonto.config.groups import (
     POSTGRES_DRIVER_SCHEME,
     Argon2Settings,
     DatabaseSettings,
+    EidSettings,
     KeySettings,
     LetterSettings,
     LoginSettings,
@@ -103,6 +104,7 @@ class Settings(BaseSettings):
     keys: KeySettings = Field(default_factory=KeySettings, description="Token signing keys.")
     oauth: OAuthSettings = Field(default_factory=OAuthSettings, description="Issued tokens.")
     safe: SafeSettings = Field(default_factory=SafeSettings, description="Document safe.")
+    eid: EidSettings = Field(default_factory=EidSettings, description="eID-Server.")
 
     @field_validator("issuer")
     @classmethod

@@ -6,6 +6,7 @@ from fastapi import APIRouter
 
 from servicekonto.web.pages import (
     account,
+    eid,
     home,
     identity,
     interaction,
@@ -27,6 +28,7 @@ def page_router() -> APIRouter:
         login,
         password,
         account,
+        eid,
         security,
         identity,
         personal_data,
