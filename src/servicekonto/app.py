@@ -6,6 +6,7 @@ import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 import httpx
 from fastapi import FastAPI, Request
@@ -46,6 +47,7 @@ from servicekonto.registration.eid_identity import EidIdentity
 from servicekonto.registration.in_person import InPersonChecks
 from servicekonto.safe.preferences import SafePreferences
 from servicekonto.safe.service import SafeService
+from servicekonto.security.headers import LOCAL_EID_CLIENT
 from servicekonto.security.secrets import Digester, derive_key
 from servicekonto.store.blob_settings import blob_store_from_settings
 from servicekonto.store.engine import Database
@@ -106,7 +108,9 @@ def create_app(
     app.include_router(oauth_endpoints.router)
     app.include_router(page_router())
     app.mount("/static", StaticFiles(packages=[("servicekonto.web", "static")]), name="static")
-    app.add_middleware(SecurityHeadersMiddleware, https=settings.https)
+    app.add_middleware(
+        SecurityHeadersMiddleware, https=settings.https, form_targets=eid_form_targets(settings)
+    )
     app.add_middleware(RequestContextMiddleware, issuer=settings.issuer)
     return app
 
@@ -175,6 +179,14 @@ def _install_safe(
     secret = settings.secret_key.get_secret_value() if settings.secret_key else ""
     app.state.eid_identity = EidIdentity(database, clock, Digester(secret, "eid-pseudonym"))
     app.state.eid_port = eid_port_from_settings(settings)
+
+
+def eid_form_targets(settings: Settings) -> list[str]:
+    """Where an eID run may send the browser: the eID-Server's pages, the local eID client."""
+    if settings.eid.url is None:
+        return []
+    parts = urlsplit(settings.eid.url)
+    return [f"{parts.scheme}://{parts.netloc}", LOCAL_EID_CLIENT]
 
 
 def eid_port_from_settings(settings: Settings) -> EidPort | None:

@@ -13,5 +13,19 @@ CONTENT_SECURITY_POLICY = (
 HSTS = "max-age=63072000; includeSubDomains"
 
 
+# BSI TR-03124-1 §2.2: the eID client on the person's own computer listens on this port.
+LOCAL_EID_CLIENT = "http://127.0.0.1:24727"
+
+
+def policy_with_form_targets(origins: list[str]) -> str:
+    """Forms may also lead to these origins: an eID run starts with a POST to us that the
+    browser follows on to the eID client, and browsers apply form-action to that redirect."""
+    if not origins:
+        return CONTENT_SECURITY_POLICY
+    return CONTENT_SECURITY_POLICY.replace(
+        "form-action 'self'", "form-action 'self' " + " ".join(origins)
+    )
+
+
 def policy_posting_to(origin: str) -> str:
     return CONTENT_SECURITY_POLICY.replace("form-action 'self'", f"form-action {origin}")

@@ -10,10 +10,9 @@ from __future__ import annotations
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from servicekonto.security.headers import CONTENT_SECURITY_POLICY, HSTS
+from servicekonto.security.headers import HSTS, policy_with_form_targets
 
 _COMMON = [
-    (b"content-security-policy", CONTENT_SECURITY_POLICY.encode()),
     (b"x-content-type-options", b"nosniff"),
     (b"referrer-policy", b"no-referrer"),
     (b"x-frame-options", b"DENY"),
@@ -23,9 +22,11 @@ _COMMON = [
 
 
 class SecurityHeadersMiddleware:
-    def __init__(self, app: ASGIApp, https: bool) -> None:
+    def __init__(self, app: ASGIApp, https: bool, form_targets: list[str] | None = None) -> None:
         self.app = app
+        policy = policy_with_form_targets(form_targets or [])
         self.headers = [
+            (b"content-security-policy", policy.encode()),
             *_COMMON,
             *([(b"strict-transport-security", HSTS.encode())] if https else []),
         ]
