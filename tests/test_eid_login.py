@@ -28,6 +28,7 @@ from servicekonto.config import Settings
 from servicekonto.eid.http_adapter import HttpEidServer
 from servicekonto.eid_mock.app import create_eid_mock_app
 from servicekonto.keys.service import KeyService
+from servicekonto.pinletters.models import PinLetter
 from servicekonto.store.engine import Database
 from tests.cli_helpers import free_port
 from tests.safe_helpers import CALLBACK, add_procedure
@@ -245,3 +246,60 @@ def test_a_procedure_asking_for_high_gets_it_through_the_card(
     )
     assert claims["acr"] == EIDAS_HIGH
     assert "eid" in claims["amr"] and "pwd" in claims["amr"]
+
+
+def register_with_card(world: World, card: str, email: str, password: str) -> tuple[Browser, Any]:
+    browser = Browser(world.app)
+    back = world.run_eid(browser, "register", card, next="/register/eid")
+    assert back.status_code == 303 and back.headers["location"] == "/register/eid", back.text
+    form = browser.get("/register/eid")
+    assert form.status_code == 200
+    sent = browser.post(
+        "/register/eid", {"email": email, "password": password, "password_confirm": password}
+    )
+    return browser, sent
+
+
+def test_registering_with_the_card_skips_the_letter(world: World, db: Database) -> None:
+    browser, sent = register_with_card(world, "jonas", "jonas@example.org", "Weinlese im Oktober")
+    assert sent.headers["location"] == "/register/sent"
+    person = person_row(db, "jonas@example.org")
+    assert (person.given_names, person.family_name, str(person.birth_date)) == (
+        "Jonas",
+        "Hoffmann",
+        "1975-09-30",
+    )
+    assert (person.street, person.postal_code, person.city) == ("Bahnhofstraße", "56859", "Bullay")
+    assert person.identity_proofing == "eid"
+    browser.confirm(world.mail.last_link("jonas@example.org"))
+    with db.session() as session:
+        assert session.scalars(select(PinLetter)).all() == [], "no letter for a proven identity"
+    again = Browser(world.app)
+    assert world.run_eid(again, "login", "jonas").headers["location"] == "/account"
+
+
+def test_registering_with_the_card_keeps_typed_values_and_binds_nothing_twice(
+    world: World, db: Database
+) -> None:
+    browser = Browser(world.app)
+    world.run_eid(browser, "register", "jonas", next="/register/eid")
+    weak = browser.post(
+        "/register/eid",
+        {"email": "jonas@example.org", "password": "kurz", "password_confirm": "kurz"},
+    )
+    assert weak.status_code == 422
+    assert 'value="jonas@example.org"' in weak.text
+    assert "Hoffmann" in weak.text, "the card's data are still shown"
+    register_with_card(world, "kai", "kai@example.org", "Weinlese im Oktober")
+    second = world.run_eid(Browser(world.app), "register", "kai", next="/register/eid")
+    assert second.status_code == 409
+    assert "schon ein ServiceKonto" in second.text
+
+
+def test_a_taken_address_does_not_get_the_card(world: World, db: Database) -> None:
+    world.person(**LENA)
+    _, sent = register_with_card(world, "lena", LENA["email"], "Weinlese im Oktober")
+    assert sent.headers["location"] == "/register/sent", "the page tells nothing about the address"
+    assert person_row(db, LENA["email"]).identity_proofing == "self_declared"
+    assert "bereits" in world.mail.sent[-1].text or world.mail.sent[-1].to == LENA["email"]
+    assert Browser(world.app).get("/register/eid").headers["location"] == "/register"

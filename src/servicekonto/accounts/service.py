@@ -32,6 +32,9 @@ class Outcome:
     """Field errors (message ids by field name), or success when there are none."""
 
     errors: FieldErrors = field(default_factory=dict)
+    # A registration that created an account names it (never shown: it would tell whether the
+    # address was taken); None when the address already had one.
+    created: uuid.UUID | None = None
 
     @property
     def ok(self) -> bool:
@@ -79,22 +82,23 @@ class AccountService:
         password_hash = self._c.hasher.hash(password)
         with self._c.database.unit_of_work() as uow:
             if PersonRepository(uow.session).by_email(email) is not None:
-                existing = True
+                created = None
             else:
-                existing = False
-                token = self._create_person(uow.session, email, password_hash, data, locale)
+                token, created = self._create_person(
+                    uow.session, email, password_hash, data, locale
+                )
                 uow.commit()
-        if existing:
+        if created is None:
             self._c.notifier.already_registered(email, locale)
         else:
             self._c.notifier.confirm_email(
                 email, locale, token, self._c.settings.tokens.email_confirmation_hours
             )
-        return Outcome()
+        return Outcome(created=created)
 
     def _create_person(
         self, session: Session, email: str, password_hash: str, data: PersonalData, locale: str
-    ) -> str:
+    ) -> tuple[str, uuid.UUID]:
         now = self._c.clock.now()
         person = PersonRepository(session).add(
             Person(
@@ -108,9 +112,10 @@ class AccountService:
         )
         _audit(session, self._c, "account.registered", person.id)
         hours = self._c.settings.tokens.email_confirmation_hours
-        return self._c.email_tokens.issue(
+        token = self._c.email_tokens.issue(
             session, person, EmailTokenPurpose.CONFIRM_EMAIL, timedelta(hours=hours), now=now
         )
+        return token, person.id
 
     def ensure_confirmed_person(
         self, email: str, password: str, data: PersonalData, locale: str

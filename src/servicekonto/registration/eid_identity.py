@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 
-from sqlalchemy import ForeignKey, String, select, update
+from sqlalchemy import JSON, ForeignKey, String, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from servicekonto.accounts.models import Person
@@ -35,6 +35,7 @@ BROWSER_TOKEN_KIND = "eid"
 class EidPurpose(StrEnum):
     LOGIN = "login"  # who is this card? log them in
     BIND = "bind"  # the signed-in person shows their card: bind it, or prove it is theirs
+    REGISTER = "register"  # a new account from the card's data: no letter needed
 
 
 class EidAttempt(Base):
@@ -50,6 +51,9 @@ class EidAttempt(Base):
     next_path: Mapped[str] = mapped_column(String(500))
     created_at: Mapped[datetime]
     finished_at: Mapped[datetime | None]
+    # Registration only: the card's data (the pseudonym as its digest) until the form is sent.
+    card: Mapped[dict[str, str] | None] = mapped_column(JSON)
+    consumed_at: Mapped[datetime | None]
 
 
 class EidBinding(Base):
@@ -74,6 +78,12 @@ class CardIdentity:
     birth_date: date
     document_type: str
     pseudonym: str
+    # Read for a registration; binding compares only the fields above.
+    birth_place: str = ""
+    street: str = ""
+    house_number: str = ""
+    postal_code: str = ""
+    city: str = ""
 
 
 class BindOutcome(StrEnum):
@@ -90,6 +100,17 @@ class Attempt:
     purpose: EidPurpose
     person_id: uuid.UUID | None
     next_path: str
+    attempt_id: uuid.UUID | None = None
+
+
+@dataclass(frozen=True)
+class KeptCard:
+    """A card read for a registration, waiting for the e-mail address and password."""
+
+    attempt_id: uuid.UUID
+    data: dict[str, str]  # the personal data fields of the registration form
+    pseudonym_digest: str
+    document_type: str
 
 
 class EidIdentity:
@@ -135,8 +156,81 @@ class EidIdentity:
                 return None  # the return was replayed
             uow.commit()
             return Attempt(
-                row.eid_session_id, EidPurpose(row.purpose), row.person_id, row.next_path
+                row.eid_session_id, EidPurpose(row.purpose), row.person_id, row.next_path, row.id
             )
+
+    # --- registering with the card ---------------------------------------------------------
+
+    def keep_card(self, attempt_id: uuid.UUID, card: CardIdentity) -> None:
+        with self._database.unit_of_work() as uow:
+            row = uow.session.get(EidAttempt, attempt_id)
+            if row is not None:
+                row.card = {
+                    **registration_fields(card),
+                    "pseudonym_digest": self._digester.digest(card.pseudonym),
+                    "document_type": card.document_type,
+                }
+                uow.commit()
+
+    def kept_card(self, browser_token: str | None) -> KeptCard | None:
+        """The card this browser read for a registration, unused and in time."""
+        if not browser_token or len(browser_token) > 100:
+            return None
+        with self._database.unit_of_work() as uow:
+            row = uow.session.scalar(
+                select(EidAttempt)
+                .filter_by(browser_digest=self._digester.digest(browser_token))
+                .where(EidAttempt.card.is_not(None), EidAttempt.consumed_at.is_(None))
+                .order_by(EidAttempt.created_at.desc())
+            )
+            if row is None or row.card is None:
+                return None
+            if self._clock.now() - row.created_at > 2 * ATTEMPT_LIFETIME:
+                return None
+            card = dict(row.card)
+            digest, kind = card.pop("pseudonym_digest"), card.pop("document_type")
+            return KeptCard(row.id, card, digest, kind)
+
+    def bind_registered(self, person_id: uuid.UUID, kept: KeptCard) -> bool:
+        """Bind the card to the account just made from its data; False if it was used already."""
+        now = self._clock.now()
+        with self._database.unit_of_work() as uow:
+            consumed = uow.session.execute(
+                update(EidAttempt)
+                .where(EidAttempt.id == kept.attempt_id, EidAttempt.consumed_at.is_(None))
+                .values(consumed_at=now)
+                .execution_options(synchronize_session=False)
+            )
+            taken = uow.session.scalar(
+                select(EidBinding.id).filter_by(pseudonym_digest=kept.pseudonym_digest)
+            )
+            person = uow.session.get(Person, person_id)
+            if not getattr(consumed, "rowcount", 0) or taken is not None or person is None:
+                return False
+            uow.session.add(
+                EidBinding(
+                    person_id=person_id,
+                    pseudonym_digest=kept.pseudonym_digest,
+                    document_type=kept.document_type[:5],
+                    bound_at=now,
+                )
+            )
+            _prove(person, now)
+            record(
+                uow.session, self._clock, _audit(person_id, BindOutcome.BOUND, kept.document_type)
+            )
+            uow.commit()
+        return True
+
+    def forget_card(self, attempt_id: uuid.UUID) -> None:
+        with self._database.unit_of_work() as uow:
+            uow.session.execute(
+                update(EidAttempt)
+                .where(EidAttempt.id == attempt_id)
+                .values(consumed_at=self._clock.now(), card=None)
+                .execution_options(synchronize_session=False)
+            )
+            uow.commit()
 
     def refused(self, person_id: uuid.UUID | None, reason: str) -> None:
         """A failed or refused eID run is audited: it never changes a level, but it is seen."""
@@ -200,6 +294,22 @@ def _binding_problem(
     if session.scalar(select(EidBinding.id).filter_by(pseudonym_digest=digest)) is not None:
         return BindOutcome.CARD_ELSEWHERE
     return None if card_matches(person, card) else BindOutcome.DATA_DISAGREE
+
+
+def registration_fields(card: CardIdentity) -> dict[str, str]:
+    """The registration form's personal data, as the card states them."""
+    return {
+        "academic_title": "",
+        "given_names": card.given_names,
+        "family_name": card.family_name,
+        "birth_name": card.birth_name or "",
+        "birth_date": card.birth_date.isoformat(),
+        "birth_place": card.birth_place,
+        "street": card.street,
+        "house_number": card.house_number,
+        "postal_code": card.postal_code,
+        "city": card.city,
+    }
 
 
 def card_matches(person: Person, card: CardIdentity) -> bool:

@@ -7,6 +7,7 @@ from fastapi import APIRouter
 from servicekonto.web.pages import (
     account,
     eid,
+    eid_registration,
     home,
     identity,
     interaction,
@@ -29,6 +30,7 @@ def page_router() -> APIRouter:
         password,
         account,
         eid,
+        eid_registration,
         security,
         identity,
         personal_data,

@@ -94,6 +94,8 @@ def come_back(
         return _refused(page, identity, error.failure.value)
     if attempt.purpose == EidPurpose.LOGIN:
         return _log_in(page, login, identity, card, attempt)
+    if attempt.purpose == EidPurpose.REGISTER:
+        return _register(page, identity, card, attempt)
     return _bind(request, page, login, identity=identity, card=card, attempt=attempt)
 
 
@@ -105,7 +107,20 @@ def _card(attributes: EidAttributes) -> CardIdentity:
         birth_date=attributes.birth_date,
         document_type=attributes.document_type,
         pseudonym=attributes.pseudonym,
+        birth_place=attributes.birth_place,
+        street=attributes.address.street,
+        house_number=attributes.address.house_number,
+        postal_code=attributes.address.postal_code,
+        city=attributes.address.city,
     )
+
+
+def _register(page: Page, identity: EidIdentity, card: CardIdentity, attempt: Attempt) -> Response:
+    if identity.person_with(card) is not None or attempt.attempt_id is None:
+        return render(page, "eid_result.html", status=409, reason="already_registered")
+    identity.keep_card(attempt.attempt_id, card)
+    # The cookie stays: the registration form finds the card by it.
+    return redirect(page, "/register/eid")
 
 
 def _log_in(
