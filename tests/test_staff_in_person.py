@@ -155,6 +155,8 @@ def test_staff_of_another_authority_and_citizens_are_refused(
     assert staff.get("/staff/no-such-authority/identity").status_code == 403
     with db.session() as session:
         assert session.scalars(select(InPersonCheck)).all() == []
+        denied = session.scalars(select(AuditEvent).filter_by(action="staff.access_denied")).all()
+    assert len(denied) == 5, "every refused attempt is audited"
 
 
 def test_a_password_only_staff_session_is_sent_to_log_in_with_the_second_factor(

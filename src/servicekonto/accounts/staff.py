@@ -62,6 +62,17 @@ class StaffService:
         with self._database.unit_of_work() as uow:
             return self._holds(uow.session, person_id, authority_id, role)
 
+    def denied(self, person_id: uuid.UUID, authority: str, role: StaffRole) -> None:
+        """Someone without the role tried a staff page: seen in the audit, not just refused."""
+        with self._database.unit_of_work() as uow:
+            entry = AuditEntry(
+                action="staff.access_denied",
+                actor=f"person:{person_id}",
+                details={"authority": authority[:64], "role": role.value},
+            )
+            record(uow.session, self._clock, entry)
+            uow.commit()
+
     def roles(self, person_id: uuid.UUID) -> list[tuple[uuid.UUID, StaffRole]]:
         with self._database.unit_of_work() as uow:
             rows = uow.session.execute(

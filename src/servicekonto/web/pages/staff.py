@@ -52,6 +52,7 @@ def citizens_office(slug: str, request: Request, page: PageDep, current: SignedI
     if authority is None or not staff.holds(
         current.person_id, authority.id, StaffRole.CITIZENS_OFFICE
     ):
+        staff.denied(current.person_id, slug, StaffRole.CITIZENS_OFFICE)
         raise HTTPException(status_code=403)
     return StaffPage(page, current.person_id, authority)
 
