@@ -43,6 +43,7 @@ def test_demo_on_embedded_default_is_idempotent(tmp_path: Path) -> None:
         "registry_residents": 5200,
         "procedures": 1,
         "safe_documents": 2,
+        "staff": 5,
     }
     assert again["created"] == {
         "authorities": 0,
@@ -50,6 +51,7 @@ def test_demo_on_embedded_default_is_idempotent(tmp_path: Path) -> None:
         "registry_residents": 0,
         "procedures": 0,
         "safe_documents": 0,
+        "staff": 0,
     }
     assert created["procedure"]["client_secret"] == again["procedure"]["client_secret"]
     assert [r["family_name"] for r in created["registry_residents"]][:2] == ["Becker", "Hoffmann"]
@@ -59,7 +61,8 @@ def test_demo_on_embedded_default_is_idempotent(tmp_path: Path) -> None:
     assert created["urls"]["readiness"] == "http://127.0.0.1:8000/readyz"
     assert (tmp_path / "var" / "servicekonto.sqlite3").is_file()
     blobs = [p for p in (tmp_path / "var" / "blobs").rglob("*") if p.is_file()]
-    assert len(blobs) == 2, "the two demo documents, encrypted, and nothing else"
+    assert len(blobs) == 4, "two safe documents and two register extracts, encrypted"
+    assert {o["state"] for o in created["organisations"]} == {"verified", "pending"}
 
 
 def test_demo_text_says_how_to_use_it(tmp_path: Path) -> None:

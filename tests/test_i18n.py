@@ -10,6 +10,7 @@ from babel.messages.pofile import read_po
 
 from servicekonto.accounts.password_policy import PasswordProblem
 from servicekonto.i18n.catalog import Translator, message_ids, negotiate_locale
+from servicekonto.organisations.models import MemberRole, OrganisationKind, VerificationState
 from servicekonto.safe.models import CaseStatus, Category
 
 SOURCE = Path(__file__).resolve().parents[1] / "src" / "servicekonto"
@@ -52,11 +53,15 @@ def _ids_in_code() -> set[str]:
     found |= {f"trust.{kind}.{level}" for kind in ("level", "explain") for level in range(1, 5)}
     found |= {f"trust.raise.{level}" for level in range(1, 4)}
     pages = "".join(p.read_text() for p in (SOURCE / "web" / "pages").glob("*.py"))
-    for page in ("account", "safe", "favourites"):
+    for page in ("account", "safe", "favourites", "organisations"):
         updated = re.findall(rf"/{page}\?updated=(\w+)", pages)
         found |= {f"{page}.updated.{name}" for name in updated}
     found |= {f"safe.category.{category}" for category in Category}
     found |= {f"cases.status.{status}" for status in CaseStatus}
+    found |= {f"organisation.state.{state}" for state in VerificationState}
+    found |= {f"organisation.kind.{kind}" for kind in OrganisationKind}
+    found |= {f"members.role.{role}" for role in MemberRole}
+    found |= {f"office.decision.{decision}" for decision in ("verified", "needs_info", "rejected")}
     return found
 
 

@@ -43,6 +43,9 @@ SAMPLE_CONTEXT: dict[str, object] = {
     "valid_minutes": 60,
     "new_email": "neu@example.de",
     "procedure": "Hundeanmeldung",
+    "organisation": "Moselwinzer eG",
+    "message": "Bitte laden Sie den aktuellen Registerauszug hoch.",
+    "valid_days": 7,
 }
 
 

@@ -42,6 +42,11 @@ from servicekonto.oidc import endpoints as oauth_endpoints
 from servicekonto.oidc.authorize import AuthorizationFlow
 from servicekonto.oidc.backchannel import BackChannelLogout
 from servicekonto.oidc.server import ProviderServer
+from servicekonto.organisations.claims import OrganisationClaims
+from servicekonto.organisations.members import Members
+from servicekonto.organisations.routing import responsible_authority
+from servicekonto.organisations.service import OrganisationService
+from servicekonto.organisations.verification import RegistrationOffice
 from servicekonto.registration.context import build_identity_context
 from servicekonto.registration.eid_identity import EidIdentity
 from servicekonto.registration.in_person import InPersonChecks
@@ -149,6 +154,7 @@ def _install_services(
         grant_store=grant_store,
         pairwise_key=derive_key(secret, "pairwise-subject"),
         people=app.state.account_service.profile,
+        organisation_claim=OrganisationClaims(database).claim,
     )
     back_channel = BackChannelLogout(
         database,
@@ -164,6 +170,8 @@ def _install_services(
     app.state.federation = federation
     app.state.authorization_flow = AuthorizationFlow(app.state.oauth_server, federation)
     _install_safe(app, settings, database, clock, context.notifier)
+    _install_staff_and_eid(app, settings, database, clock)
+    _install_organisations(app, settings, database, clock, context.notifier)
 
 
 def _install_safe(
@@ -173,12 +181,37 @@ def _install_safe(
     app.state.blobs = blobs
     app.state.safe = SafeService(database, clock, blobs, settings.safe, notifier.new_document)
     app.state.safe_preferences = SafePreferences(database, clock)
+
+
+def _install_staff_and_eid(
+    app: FastAPI, settings: Settings, database: Database, clock: Clock
+) -> None:
     app.state.authorities = AuthorityService(database, clock)
     app.state.staff = StaffService(database, clock)
     app.state.in_person_checks = InPersonChecks(database, clock)
     secret = settings.secret_key.get_secret_value() if settings.secret_key else ""
     app.state.eid_identity = EidIdentity(database, clock, Digester(secret, "eid-pseudonym"))
     app.state.eid_port = eid_port_from_settings(settings)
+
+
+def _install_organisations(
+    app: FastAPI, settings: Settings, database: Database, clock: Clock, notifier: Notifier
+) -> None:
+    secret = settings.secret_key.get_secret_value() if settings.secret_key else ""
+    app.state.organisations = OrganisationService(database, clock, responsible_authority)
+    app.state.registration_office = RegistrationOffice(
+        database,
+        clock,
+        app.state.blobs,
+        four_eyes=settings.organisations.four_eyes,
+        notice=notifier.organisation_decided,
+    )
+    app.state.members = Members(
+        database,
+        clock,
+        Digester(secret, "organisation-invitation"),
+        timedelta(days=settings.organisations.invitation_days),
+    )
 
 
 def eid_form_targets(settings: Settings) -> list[str]:

@@ -12,7 +12,10 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from sqlalchemy import select
+
 from servicekonto.accounts.context import build_account_context
+from servicekonto.accounts.models import Person
 from servicekonto.accounts.service import AccountService
 from servicekonto.accounts.validation import PersonalData
 from servicekonto.authorities.models import AuthorityKind
@@ -24,6 +27,7 @@ from servicekonto.clients.service import ClientService
 from servicekonto.clients.service import digester_for as client_digester
 from servicekonto.clock import Clock
 from servicekonto.config import Settings
+from servicekonto.demo_organisations import DEMO_STAFF_PASSWORD, seed_companies, seed_staff
 from servicekonto.errors import ConfigurationError
 from servicekonto.federation.service import FederationService
 from servicekonto.keys.service import KeyService
@@ -93,6 +97,8 @@ class DemoReport:
     # Invented registry residents: register as one of them to receive a PIN letter.
     residents: list[dict[str, str]] = field(default_factory=list)
     procedure: dict[str, str] = field(default_factory=dict)
+    staff: list[dict[str, str]] = field(default_factory=list)
+    organisations: list[dict[str, Any]] = field(default_factory=list)
 
     def urls(self) -> dict[str, str]:
         return {
@@ -112,6 +118,8 @@ class DemoReport:
             "citizen": self.citizen,
             "registry_residents": self.residents,
             "procedure": self.procedure,
+            "staff": self.staff,
+            "organisations": self.organisations,
         }
 
 
@@ -138,7 +146,19 @@ def seed_demo(settings: Settings, database: Database, clock: Clock) -> DemoRepor
     KeyService(settings, database, clock).ensure_keys()
     _seed_procedure(settings, database, clock, report)
     _seed_safe(settings, database, clock, report)
+    _seed_organisations(settings, database, clock, report)
     return report
+
+
+def _seed_organisations(
+    settings: Settings, database: Database, clock: Clock, report: DemoReport
+) -> None:
+    report.staff, report.created["staff"] = seed_staff(
+        settings, database, clock, report.authorities
+    )
+    clerks = {entry["authority"]: _person_id(database, entry["email"]) for entry in report.staff}
+    owner = uuid.UUID(report.citizen["id"])
+    report.organisations = seed_companies(settings, database, clock, owner, clerks)
 
 
 DEMO_RESIDENTS_SHOWN = 5
@@ -288,7 +308,20 @@ def render_text(report: DemoReport) -> str:
         "Demo procedure (OpenID Connect relying party):",
         *(f"  {name:<14} {value}" for name, value in report.procedure.items()),
         "",
+        "Staff (one per authority; set up an authenticator app on the account page first,",
+        "the staff pages need level 3): password " + DEMO_STAFF_PASSWORD,
+        *(f"  {s['authority']:<18} {s['email']}" for s in report.staff),
+        "",
+        "The demo citizen's organisations:",
+        *(f"  {o['name']} ({o['state']})" for o in report.organisations),
+        "",
         "Try it:",
         *(f"  {name:<10} {url}" for name, url in report.urls().items()),
     ]
     return "\n".join(lines)
+
+
+def _person_id(database: Database, email: str) -> uuid.UUID:
+    with database.session() as session:
+        found: uuid.UUID = session.scalars(select(Person.id).filter_by(email=email)).one()
+        return found

@@ -24,6 +24,13 @@ from servicekonto.federation.models import (
     ProcedureSubject,
 )
 from servicekonto.keys.models import SigningKey
+from servicekonto.organisations.models import (
+    Invitation,
+    Membership,
+    Organisation,
+    OrganisationDocument,
+    VerificationEvent,
+)
 from servicekonto.pinletters.models import PinLetter
 from servicekonto.registration.eid_identity import EidAttempt, EidBinding
 from servicekonto.registration.in_person import InPersonCheck
@@ -61,10 +68,14 @@ __all__ = [
     "IdentityCheck",
     "InPersonCheck",
     "Interaction",
+    "Invitation",
     "IssuedToken",
     "LoginSession",
     "LoginThrottle",
+    "Membership",
     "OidcClient",
+    "Organisation",
+    "OrganisationDocument",
     "Person",
     "PinLetter",
     "ProcedureSubject",
@@ -79,6 +90,7 @@ __all__ = [
     "StaffMembership",
     "TotpFactor",
     "UsedAssertion",
+    "VerificationEvent",
     "WebAuthnCredential",
     "metadata",
 ]

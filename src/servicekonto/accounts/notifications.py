@@ -65,3 +65,29 @@ class Notifier:
     def new_document(self, to: str, locale: str, procedure: str) -> None:
         """Only that there is something, and from whom: the content stays behind the login."""
         self.send(to, "safe_new_document", locale, procedure=procedure, link=f"{self._issuer}/safe")
+
+    def organisation_decided(
+        self, to: str, locale: str, organisation: str, state: str, message: str | None
+    ) -> None:
+        link = f"{self._issuer}/organisations"
+        self.send(
+            to,
+            f"organisation_{state}",
+            locale,
+            organisation=organisation,
+            message=message or "",
+            link=link,
+        )
+
+    def organisation_invitation(
+        self, to: str, locale: str, organisation: str, token: str, valid_days: int
+    ) -> bool:
+        link = self.link("/organisations/invitations/accept", token)
+        return self.send(
+            to,
+            "organisation_invitation",
+            locale,
+            organisation=organisation,
+            link=link,
+            valid_days=valid_days,
+        )

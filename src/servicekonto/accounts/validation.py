@@ -130,10 +130,9 @@ def validate_personal_data(
     take("family_name", _name(form.get("family_name", "")))
     take("birth_name", _name(form.get("birth_name", ""), required=False))
     take("birth_place", _name(form.get("birth_place", "")))
-    take("street", _street(form.get("street", "")))
-    take("house_number", _pattern(form.get("house_number", ""), _HOUSE_NUMBER, "house_number"))
-    take("postal_code", _pattern(form.get("postal_code", ""), _POSTAL_CODE, "postal_code"))
-    take("city", _name(form.get("city", "")))
+    address, address_errors = validate_address(form)
+    values.update(address)
+    errors.update(address_errors)
     birth_date, problem = parse_birth_date(form.get("birth_date", ""), today)
     if problem:
         errors["birth_date"] = problem
@@ -154,6 +153,19 @@ def validate_personal_data(
         ),
         {},
     )
+
+
+def validate_address(form: Mapping[str, str]) -> tuple[dict[str, str], FieldErrors]:
+    """Street, house number, postal code and city of a German address: values and problems."""
+    checks = {
+        "street": _street(form.get("street", "")),
+        "house_number": _pattern(form.get("house_number", ""), _HOUSE_NUMBER, "house_number"),
+        "postal_code": _pattern(form.get("postal_code", ""), _POSTAL_CODE, "postal_code"),
+        "city": _name(form.get("city", "")),
+    }
+    values = {field: value for field, (value, _) in checks.items()}
+    errors = {field: problem for field, (_, problem) in checks.items() if problem}
+    return values, errors
 
 
 def _street(value: str) -> tuple[str, str | None]:

@@ -58,6 +58,7 @@ OPTION_FOR_FIELD = {
     "userinfo_signed_response_alg": "--userinfo-alg",
     "backchannel_logout_uri": "--backchannel-logout-uri",
     "client_uri": "--client-uri",
+    "require_verified_organisation": "--require-verified-organisation",
 }
 _OPERATOR_ERRORS = (
     UnknownAuthorityError,
@@ -249,6 +250,13 @@ def clients_add(  # one parameter per option: typer passes them all by keyword
         str | None,
         typer.Option("--client-uri", help="The procedure's start page, linked for citizens."),
     ] = None,
+    require_verified_organisation: Annotated[
+        bool,
+        typer.Option(
+            "--require-verified-organisation",
+            help="Acting for an organisation needs a verified one.",
+        ),
+    ] = False,
     as_json: JsonOption = False,
 ) -> None:
     """Register a procedure; prints its client secret once."""
@@ -272,6 +280,7 @@ def clients_add(  # one parameter per option: typer passes them all by keyword
             "userinfo_signed_response_alg": userinfo_alg,
             "backchannel_logout_uri": backchannel_logout_uri,
             "client_uri": client_uri,
+            "require_verified_organisation": require_verified_organisation,
         }
     )
     with _services() as services:

@@ -55,6 +55,8 @@ class OidcClient(Base):
     backchannel_logout_uri: Mapped[str | None] = mapped_column(String(500))
     # RFC 7591 §2: the procedure's home page, linked from favourites and the procedure list.
     client_uri: Mapped[str | None] = mapped_column(String(500))
+    # Acting for an organisation with this procedure needs a verified one.
+    require_verified_organisation: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     disabled_at: Mapped[datetime | None]

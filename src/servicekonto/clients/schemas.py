@@ -187,6 +187,7 @@ class ClientSpec(BaseModel):
     userinfo_signed_response_alg: UserinfoAlg | None = None
     backchannel_logout_uri: ClientUri | None = None
     client_uri: ClientUri | None = None
+    require_verified_organisation: bool = False
 
     @field_validator("client_id")
     @classmethod
@@ -311,6 +312,7 @@ class ClientOut(BaseModel):
     userinfo_signed_response_alg: str | None
     backchannel_logout_uri: str | None
     client_uri: str | None = None
+    require_verified_organisation: bool = False
     secret_rotated_at: datetime | None
     created_at: datetime
     updated_at: datetime

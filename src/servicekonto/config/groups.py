@@ -314,3 +314,21 @@ class EidSettings(BaseModel):
     timeout_seconds: float = Field(
         default=10.0, gt=0, le=60, description="How long to wait for the eID-Server."
     )
+
+
+class OrganisationSettings(BaseModel):
+    """Organisations: their documents and how the registration office decides."""
+
+    upload_max_mb: int = Field(
+        default=10, ge=1, le=100, description="Largest single document upload, in MB."
+    )
+    upload_total_mb: int = Field(
+        default=30, ge=1, le=500, description="All documents of one organisation together, MB."
+    )
+    four_eyes: bool = Field(
+        default=False,
+        description="A verification needs a second staff member's confirmation.",
+    )
+    invitation_days: int = Field(
+        default=7, ge=1, le=60, description="Days an invitation link to an organisation is valid."
+    )

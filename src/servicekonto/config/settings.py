@@ -26,6 +26,7 @@ from servicekonto.config.groups import (
     LogSettings,
     MailSettings,
     OAuthSettings,
+    OrganisationSettings,
     RegistrySettings,
     SafeSettings,
     ServerSettings,
@@ -105,6 +106,9 @@ class Settings(BaseSettings):
     oauth: OAuthSettings = Field(default_factory=OAuthSettings, description="Issued tokens.")
     safe: SafeSettings = Field(default_factory=SafeSettings, description="Document safe.")
     eid: EidSettings = Field(default_factory=EidSettings, description="eID-Server.")
+    organisations: OrganisationSettings = Field(
+        default_factory=OrganisationSettings, description="Organisations."
+    )
 
     @field_validator("issuer")
     @classmethod

@@ -13,6 +13,7 @@ CLAIMS_BY_SCOPE: dict[str, tuple[str, ...]] = {
     "email": ("email", "email_verified"),
     "address": ("address",),
     "birth": ("birthdate", "birth_family_name", "place_of_birth"),
+    "organisation": ("organisation",),
 }
 
 

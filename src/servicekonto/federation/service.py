@@ -54,6 +54,17 @@ class FederationService:
             uow.session.expunge(interaction)
             return interaction
 
+    def remember(self, interaction_id: uuid.UUID, name: str, value: str) -> bool:
+        """Keep the person's answer to a question of the interaction (e.g. whom they act for)."""
+        with self._database.unit_of_work() as uow:
+            interaction = uow.session.get(Interaction, interaction_id)
+            if interaction is None or interaction.finished_at is not None:
+                return False
+            # A new dict: the JSON column notices a replaced value, not an edited one.
+            interaction.params = {**interaction.params, name: value}
+            uow.commit()
+            return True
+
     def finish(self, interaction_id: uuid.UUID) -> bool:
         """Mark answered; False if it was answered already (a double submit or a replay)."""
         with self._database.unit_of_work() as uow:

@@ -18,6 +18,10 @@ TEMPLATE_NAMES = (
     "email_changed_notice",
     "password_changed_notice",
     "safe_new_document",
+    "organisation_verified",
+    "organisation_rejected",
+    "organisation_needs_info",
+    "organisation_invitation",
 )
 LOCALES = ("de", "en")
 DEFAULT_LOCALE = "de"

@@ -31,6 +31,10 @@ from servicekonto.trust.levels import TrustLevel
 from servicekonto.trust.vocabularies import DEFAULT_VOCABULARY, Vocabulary, acr_value, parse_acr
 
 RESUME_PATH = "/oidc/authorize/resume"
+ORGANISATION_SCOPE = "organisation"
+# The interaction remembers whom the person acts for: "self" or an organisation's id.
+ACTING_FOR = "acting_for"
+ACTING_FOR_SELF = "self"
 PAR_URN = "urn:ietf:params:oauth:request_uri:"
 PAR_LIFETIME = timedelta(seconds=60)
 
@@ -244,11 +248,58 @@ class AuthorizationFlow:
                     demands.response_mode,
                 )
             return self._wait(plain, client, interaction, demands, "/interaction/consent/")
+        acting = self._acting_for(scopes, interaction)
+        if acting is None:
+            if silent:
+                return self._error_redirect(
+                    redirect_uri,
+                    state,
+                    "interaction_required",
+                    "The person has to choose whom they act for.",
+                    demands.response_mode,
+                )
+            return self._wait(plain, client, interaction, demands, "/interaction/organisation/")
+        organisation_id = None if acting == ACTING_FOR_SELF else uuid.UUID(acting)
+        if organisation_id is not None and not self._may_act_for(
+            client, session.person_id, organisation_id
+        ):
+            return self._error_redirect(
+                redirect_uri,
+                state,
+                "access_denied",
+                "The organisation cannot be used with this procedure.",
+                demands.response_mode,
+            )
         if interaction is not None and not self._federation.finish(interaction[0]):
             return ErrorPage("interaction_expired", "The request has already been answered.")
-        return self._issue(grant, session, demands)
+        return self._issue(grant, session, demands, organisation_id)
 
-    def _issue(self, grant: Any, session: CurrentSession, demands: Demands) -> Outcome:
+    def _acting_for(
+        self, scopes: list[str], interaction: tuple[uuid.UUID, datetime] | None
+    ) -> str | None:
+        """`self`, an organisation's id, or None while the person has not chosen."""
+        if ORGANISATION_SCOPE not in scopes:
+            return ACTING_FOR_SELF
+        waiting = self._federation.waiting(interaction[0]) if interaction is not None else None
+        chosen = waiting.params.get(ACTING_FOR) if waiting is not None else None
+        return str(chosen) if chosen else None
+
+    def _may_act_for(
+        self, client: RegisteredClient, person_id: uuid.UUID, organisation_id: uuid.UUID
+    ) -> bool:
+        claim = self._server.organisation_claim(person_id, organisation_id)
+        if claim is None:
+            return False
+        verified = claim["verification_state"] == "verified"
+        return verified or not client.client.require_verified_organisation
+
+    def _issue(
+        self,
+        grant: Any,
+        session: CurrentSession,
+        demands: Demands,
+        organisation_id: uuid.UUID | None = None,
+    ) -> Outcome:
         user = EndUser(
             person_id=session.person_id,
             session_id=session.session_id,
@@ -258,6 +309,7 @@ class AuthorizationFlow:
             amr=list(session.methods),
             auth_time=session.authenticated_at,
             family_id=uuid.uuid4(),
+            organisation_id=organisation_id,
         )
         grant.request.user = user
         client: RegisteredClient = grant.request.client

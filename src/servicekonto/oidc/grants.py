@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 
 ID_TOKEN_SECONDS = 300
 CLAIMS_MEMBERS = ("userinfo", "id_token")
+ACTING_FOR_KEY = "organisation"
 
 
 @dataclass
@@ -46,6 +47,8 @@ class EndUser:
     claims_request: dict[str, Any] | None = None
     # Set by the refresh grant: the rotated token to hand out.
     next_refresh_token: str | None = None
+    # Whom the person acts for, when the procedure asked for scope `organisation`.
+    organisation_id: uuid.UUID | None = None
 
     def get_user_id(self) -> str:
         return str(self.person_id)
@@ -108,6 +111,23 @@ def claims_request_members(claims: str | None) -> dict[str, Any] | None:
     return members or None
 
 
+def with_acting_for(
+    claims_request: dict[str, Any] | None, organisation_id: uuid.UUID | None
+) -> dict[str, Any] | None:
+    """The grant's release, with whom the person acts for (kept with it through refreshes)."""
+    if organisation_id is None:
+        return claims_request
+    return {**(claims_request or {}), ACTING_FOR_KEY: str(organisation_id)}
+
+
+def acting_for(claims_request: dict[str, Any] | None) -> uuid.UUID | None:
+    value = (claims_request or {}).get(ACTING_FOR_KEY)
+    try:
+        return uuid.UUID(str(value)) if value else None
+    except ValueError:
+        return None
+
+
 def requested_for(claims_request: dict[str, Any] | None, member: str) -> dict[str, Any]:
     """What one member (`userinfo` or `id_token`) of a stored claims request asks for."""
     wanted = (claims_request or {}).get(member)
@@ -141,7 +161,9 @@ class CodeGrant(grants.AuthorizationCodeGrant):  # type: ignore[misc]
             redirect_uri=request.payload.redirect_uri,
             code_challenge=payload.get("code_challenge"),
             code_challenge_method=payload.get("code_challenge_method"),
-            claims_request=claims_request_members(payload.get("claims")),
+            claims_request=with_acting_for(
+                claims_request_members(payload.get("claims")), user.organisation_id
+            ),
         )
         server.store_code(code, grant, user.session_id)
 
@@ -184,6 +206,11 @@ class RotatingRefreshGrant(grants.RefreshTokenGrant):  # type: ignore[misc]
         if rotated is None:
             return None
         grant, fresh = rotated
+        organisation_id = acting_for(grant.claims_request)
+        if organisation_id is not None and (
+            server.organisation_claim(grant.person_id, organisation_id) is None
+        ):
+            return None  # removed from the organisation: no token that acts for it any more
         return RefreshRecord(grant, fresh)
 
     def authenticate_user(self, refresh_token: RefreshRecord) -> EndUser:
@@ -256,6 +283,9 @@ class IdToken(OpenIDCode):  # type: ignore[misc]
         # The ID token says who and how; the attributes come from the userinfo endpoint, but
         # verified claims asked for in the `id_token` member travel in the token itself.
         claims: dict[str, Any] = {"sub": user.subject}
+        organisation = organisation_claim_for(self.server, user.person_id, user.claims_request)
+        if organisation is not None:
+            claims["organisation"] = organisation
         asked = requested_for(user.claims_request, "id_token")
         if "verified_claims" not in asked:
             return claims
@@ -264,3 +294,12 @@ class IdToken(OpenIDCode):  # type: ignore[misc]
         if verified is not None:
             claims["verified_claims"] = verified
         return claims
+
+
+def organisation_claim_for(
+    server: ProviderServer, person_id: uuid.UUID, claims_request: dict[str, Any] | None
+) -> dict[str, Any] | None:
+    organisation_id = acting_for(claims_request)
+    if organisation_id is None:
+        return None
+    return server.organisation_claim(person_id, organisation_id)

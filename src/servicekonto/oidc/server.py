@@ -37,6 +37,8 @@ from servicekonto.oidc.remote_jwks import RemoteJwks
 from servicekonto.tokens.codes import Grant, GrantStore
 from servicekonto.tokens.service import TokenService
 
+# (person, organisation) -> the `organisation` claim, None unless the person is a member.
+OrganisationClaim = Callable[[uuid.UUID, uuid.UUID], dict[str, Any] | None]
 SECRET_METHODS = ("client_secret_basic", "client_secret_post", "private_key_jwt")
 # Scopes a procedure may ask for in its own name (no person behind the token).
 SERVICE_SCOPES = frozenset({"safe.deposit"})
@@ -156,6 +158,7 @@ class ProviderServer(AuthorizationServer):  # type: ignore[misc]
         pairwise_key: bytes,
         people: Callable[[uuid.UUID], VerifiedPerson | None],
         remote_keys: RemoteJwks | None = None,
+        organisation_claim: OrganisationClaim | None = None,
     ) -> None:
         super().__init__(scopes_supported=None)
         self.issuer = issuer
@@ -167,6 +170,7 @@ class ProviderServer(AuthorizationServer):  # type: ignore[misc]
         self._pairwise_key = pairwise_key
         self.people = people
         self.remote_keys = remote_keys or RemoteJwks(clock)
+        self.organisation_claim: OrganisationClaim = organisation_claim or (lambda _p, _o: None)
         self.register_token_generator("default", self._generate_token)
         self.register_grant(ServiceCredentials)
         # PKCE is required of public clients; S256 only (RFC 9700 §2.1.1: no "plain").

@@ -12,7 +12,7 @@ from typing import Any
 from joserfc import jwt
 
 from servicekonto.federation.attributes import claims_for, verified_claims_for
-from servicekonto.oidc.grants import requested_for
+from servicekonto.oidc.grants import organisation_claim_for, requested_for
 from servicekonto.oidc.server import ProviderServer
 
 JSON_TYPE = "application/json"
@@ -45,6 +45,11 @@ def answer_userinfo(server: ProviderServer, access_token: str) -> UserinfoAnswer
         return REFUSED
     scopes = set(record.claims.scope.split())
     claims = {"sub": record.claims.subject, **claims_for(person, scopes)}
+    organisation = organisation_claim_for(
+        server, record.claims.person_id, record.claims.claims_request
+    )
+    if "organisation" in scopes and organisation is not None:
+        claims["organisation"] = organisation
     asked = requested_for(record.claims.claims_request, "userinfo")
     verified = verified_claims_for(person, asked, scopes)
     if verified is not None:

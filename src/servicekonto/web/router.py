@@ -6,15 +6,19 @@ from fastapi import APIRouter
 
 from servicekonto.web.pages import (
     account,
+    acting_for,
     eid,
     eid_registration,
     home,
     identity,
     interaction,
     login,
+    organisation_members,
+    organisations,
     password,
     personal_data,
     registration,
+    registration_office,
     safe,
     security,
     staff,
@@ -35,8 +39,12 @@ def page_router() -> APIRouter:
         identity,
         personal_data,
         interaction,
+        acting_for,
         safe,
         staff,
+        organisations,
+        organisation_members,
+        registration_office,
     ):
         router.include_router(module.router)
     return router

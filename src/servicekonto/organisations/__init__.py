@@ -1,0 +1,1 @@
+"""Organisations: companies, freelancers and associations, verified by the registration office."""
