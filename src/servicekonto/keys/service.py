@@ -233,6 +233,7 @@ class KeyRing:
         # Decrypted keys by (kid, sealed value), so a reload decrypts only what is new;
         # None marks a key that did not open (logged once).
         self._decrypted: dict[tuple[str, str], _Material | None] = {}
+        self._jwks_cache: tuple[tuple[str, ...], bytes] | None = None
 
     def signing_key(self, alg: str = DEFAULT_ALGORITHM) -> ActiveKey:
         """The newest activated, unexpired, readable key of `alg`."""
@@ -249,6 +250,18 @@ class KeyRing:
         """The JWK Set (RFC 7517 §5) of every published key: public members, kid, alg, use."""
         now = self._clock.now()
         return {"keys": [dict(key.material.jwk) for key in self._published(now)]}
+
+    def jwks_bytes(self) -> bytes:
+        """The JWK Set, serialised once per set of published keys (it is fetched very often)."""
+        now = self._clock.now()
+        published = self._published(now)
+        kids = tuple(key.row.kid for key in published)
+        cached = self._jwks_cache
+        if cached is None or cached[0] != kids:
+            document = {"keys": [dict(key.material.jwk) for key in published]}
+            cached = (kids, json.dumps(document, separators=(",", ":")).encode())
+            self._jwks_cache = cached
+        return cached[1]
 
     def key_for_kid(self, kid: str) -> JoseKey | None:
         """The public key of a published kid, to verify a token we issued (id_token_hint)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from html import escape
 from typing import Annotated, Any
@@ -86,23 +87,45 @@ def revoke(plain: PlainDep, server: ServerDep) -> JSONResponse:
     return _respond(server.create_endpoint_response("revocation", plain))
 
 
-@router.get(JWKS_PATH, summary="Public signing keys (RFC 7517)")
-def jwks(request: Request) -> JSONResponse:
+JSON_DOCUMENT: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"application/json": {"schema": {"type": "object"}}}}
+}
+
+
+@router.get(JWKS_PATH, summary="Public signing keys (RFC 7517)", responses=JSON_DOCUMENT)
+def jwks(request: Request) -> Response:
     keys: KeyRing = request.app.state.key_ring
     # Short caching: a rotation publishes new keys ahead of use, so minutes are safe.
-    return JSONResponse(keys.jwks(), headers={"cache-control": "public, max-age=300"})
+    headers = {"cache-control": "public, max-age=300"}
+    return Response(keys.jwks_bytes(), media_type="application/json", headers=headers)
+
+
+def _metadata_bytes(request: Request) -> bytes:
+    """The metadata never changes while the process runs: serialised once, served as bytes."""
+    prepared: bytes | None = getattr(request.app.state, "metadata_bytes", None)
+    if prepared is None:
+        document = authorization_server_metadata(request.app.state.settings.issuer)
+        prepared = json.dumps(document, separators=(",", ":")).encode()
+        request.app.state.metadata_bytes = prepared
+    return prepared
 
 
 @router.get(
-    "/.well-known/oauth-authorization-server", summary="Authorization server metadata (RFC 8414)"
+    "/.well-known/oauth-authorization-server",
+    summary="Authorization server metadata (RFC 8414)",
+    responses=JSON_DOCUMENT,
 )
-def metadata(request: Request) -> dict[str, Any]:
-    return authorization_server_metadata(request.app.state.settings.issuer)
+def metadata(request: Request) -> Response:
+    return Response(_metadata_bytes(request), media_type="application/json")
 
 
-@router.get("/.well-known/openid-configuration", summary="OpenID Connect Discovery 1.0")
-def discovery(request: Request) -> dict[str, Any]:
-    return authorization_server_metadata(request.app.state.settings.issuer)
+@router.get(
+    "/.well-known/openid-configuration",
+    summary="OpenID Connect Discovery 1.0",
+    responses=JSON_DOCUMENT,
+)
+def discovery(request: Request) -> Response:
+    return Response(_metadata_bytes(request), media_type="application/json")
 
 
 def _session(request: Request) -> CurrentSession | None:
