@@ -157,6 +157,9 @@ def test_apply_ask_for_more_and_verify(world: World, settings: Settings) -> None
         {"decision": "verified", "message": ""},
     )
     assert "bestätigt" in owner.get(organisation).text
+    assert "Moselwinzer eG</a>: bestätigt" in owner.get("/account").text, (
+        "the state on the account page"
+    )
     with world.db.session() as session:
         actions = list(session.scalars(select(AuditEvent.action)))
     assert actions.count("organisation.document_viewed") == 1

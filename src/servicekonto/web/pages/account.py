@@ -53,6 +53,7 @@ def overview(
         check=check,
         consents=federation.consents(person.id),
         releases=federation.releases(person.id, limit=20),
+        organisations=page.request.app.state.organisations.mine(person.id),
         updated=updated,
     )
 
