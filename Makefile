@@ -32,10 +32,27 @@ pytest: $(VENV)/.installed-dev
 bench-login: $(VENV)/.installed-dev
 	$(BIN)/python bench/login_overhead.py
 
+# The HTTP suite (bench/http_suite.py): wrk against the real server on PostgreSQL, each endpoint
+# against a bare one. wrk comes from Debian, installed here when it is missing.
+WRK := command -v wrk >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null)
+.PHONY: bench bench-smoke
+
+# The full matrix (about 20 minutes per worker count); results in bench/results/http_suite.json.
+bench: $(VENV)/.installed-dev
+	$(WRK)
+	$(BIN)/python bench/http_suite.py $(BENCH_ARGS)
+
+# A few seconds of every endpoint: fails when any request failed or the server did not start.
+# Asserts no figures (CI machines are shared); writes no results.
+bench-smoke: $(VENV)/.installed-dev
+	$(WRK)
+	$(BIN)/python bench/http_suite.py --duration 1 --runs 1 --concurrency 1,8 --workers 1 --warmup 0 --output -
+
 # Regenerate the committed descriptions after changing routes or settings (tests check both).
 openapi: $(VENV)/.installed
 	$(BIN)/servicekonto openapi --output openapi/servicekonto.json
 	$(BIN)/python -c "from servicekonto.registry_mock.app import render_openapi; print(render_openapi(), end='')" > openapi/registry-mock.json
+	$(BIN)/python -c "from servicekonto.eid_mock.app import render_openapi; print(render_openapi(), end='')" > openapi/eid-mock.json
 
 settings-docs: $(VENV)/.installed
 	$(BIN)/python tools/update_settings_docs.py

@@ -18,122 +18,54 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import re
-import socket
-import statistics
-import subprocess
-import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import httpx
-from sqlalchemy import create_engine, text
+from harness import (
+    SERVICEKONTO,
+    clean_env,
+    drop_schema,
+    free_port,
+    machine,
+    migrate_and_seed,
+    postgres_schema,
+    schema_url,
+    server_process,
+    summary,
+    write_result,
+)
 
 from servicekonto.config import Argon2Settings
 from servicekonto.demo import DEMO_CITIZEN_EMAIL, DEMO_CITIZEN_PASSWORD
 from servicekonto.security.passwords import PasswordHasher
 
-POSTGRES_URL = os.environ.get(
-    "SERVICEKONTO_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
-RESULTS = Path(__file__).resolve().parent / "results"
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
-def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    index = min(len(ordered) - 1, max(0, round(share * (len(ordered) - 1))))
-    return ordered[index]
-
-
-def summary(values: list[float]) -> dict[str, float]:
-    return {
-        "p50_ms": round(percentile(values, 0.50), 2),
-        "p99_ms": round(percentile(values, 0.99), 2),
-        "mean_ms": round(statistics.fmean(values), 2),
-        "n": len(values),
-    }
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def postgres_schema() -> str | None:
-    """A fresh schema for this run, or None when PostgreSQL does not answer."""
-    name = f"bench_{os.getpid()}"
-    try:
-        engine = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
-        with engine.connect() as connection:
-            connection.execute(text(f'CREATE SCHEMA "{name}"'))
-        engine.dispose()
-    except Exception:  # no server: fall back to SQLite
-        return None
-    return name
-
-
-def drop_schema(name: str) -> None:
-    engine = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
-    with engine.connect() as connection:
-        connection.execute(text(f'DROP SCHEMA IF EXISTS "{name}" CASCADE'))
-    engine.dispose()
-
-
 def server_env(port: int, schema: str | None) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SERVICEKONTO_")}
-    env.update(
+    env = clean_env(
         SERVICEKONTO_ISSUER=f"http://127.0.0.1:{port}",
         SERVICEKONTO_LOG_FORMAT="json",
         # Debug level adds the argon2 time of each login to the log, paired by request id.
         SERVICEKONTO_LOG_LEVEL="debug",
     )
     if schema is not None:
-        env["SERVICEKONTO_DATABASE_URL"] = f"{POSTGRES_URL}?options=-csearch_path%3D{schema}"
+        env["SERVICEKONTO_DATABASE_URL"] = schema_url(schema)
     return env
 
 
 @contextmanager
-def running_server(workdir: Path, env: dict[str, str], port: int) -> Any:
-    command = [sys.executable, "-m", "servicekonto"]
-    subprocess.run(
-        [*command, "db", "upgrade"], cwd=workdir, env=env, check=True, capture_output=True
-    )
-    subprocess.run([*command, "demo"], cwd=workdir, env=env, check=True, capture_output=True)
+def running_server(workdir: Path, env: dict[str, str], port: int) -> Iterator[Path]:
+    migrate_and_seed(workdir, env)
     log_path = workdir / "server.log"
-    with log_path.open("w") as log:
-        process = subprocess.Popen(
-            [*command, "serve", "--host", "127.0.0.1", "--port", str(port)],
-            cwd=workdir,
-            env=env,
-            stdout=log,
-            stderr=log,
-        )
-        try:
-            wait_ready(f"http://127.0.0.1:{port}/readyz")
-            yield log_path
-        finally:
-            process.terminate()
-            process.wait(timeout=15)
-
-
-def wait_ready(url: str) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(url, timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    raise SystemExit("the server did not become ready within 30 s")
+    command = [*SERVICEKONTO, "serve", "--host", "127.0.0.1", "--port", str(port)]
+    with server_process(command, workdir, env, port, log_path):
+        yield log_path
 
 
 def drive(base: str, logins: int) -> dict[str, list[float]]:
@@ -225,10 +157,11 @@ def report(
     server: dict[str, list[float]],
     argon2: list[float],
 ) -> None:
+    when = machine()
     result = {
         "benchmark": "login_overhead",
-        "when": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+        "when": when["when"],
+        "machine": {k: v for k, v in when.items() if k != "when"},
         "database": database,
         "logins": logins,
         "argon2_verify_in_bench_process": summary(argon2),
@@ -239,8 +172,7 @@ def report(
         "healthz_client_side": summary(client["healthz"]),
         "target": "p50 of login minus one argon2 verification under 10 ms",
     }
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / f"login_overhead_{database}.json").write_text(json.dumps(result, indent=2) + "\n")
+    write_result(f"login_overhead_{database}.json", result)
     print(json.dumps(result, indent=2))
 
 
