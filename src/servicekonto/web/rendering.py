@@ -36,6 +36,9 @@ def environment() -> jinja2.Environment:
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
+        # Templates ship with the code: a running server must never pick up a newer one that
+        # expects code it does not have (and it saves a stat() per render).
+        auto_reload=False,
     )
 
 
