@@ -278,3 +278,20 @@ def test_invitation_through_the_pages(world: World) -> None:
         )
     assert count == 0
     assert uuid.UUID(organisation.rsplit("/", 1)[1])
+
+
+def test_a_clerk_without_the_second_factor_comes_back_to_the_console(world: World) -> None:
+    clerk = world.person("registrierung@vg-cochem.example")
+    found = AuthorityService(world.db, world.clock).by_slug("vg-cochem")
+    assert found is not None
+    StaffService(world.db, world.clock).add(
+        "registrierung@vg-cochem.example", found.id, StaffRole.REGISTRATION_OFFICE, "t"
+    )
+    page = clerk.get("/staff/vg-cochem/organisations")
+    assert page.status_code == 403
+    assert 'name="next" value="/staff/vg-cochem/organisations"' in page.text
+    again = clerk.post("/staff/vg-cochem/step-up", {"next": "/staff/vg-cochem/organisations"})
+    assert again.headers["location"] == "/login?next=/staff/vg-cochem/organisations"
+    clerk.login(email="registrierung@vg-cochem.example")
+    elsewhere = clerk.post("/staff/vg-cochem/step-up", {"next": "https://evil.example/"})
+    assert elsewhere.headers["location"] == "/login?next=/staff/vg-cochem/identity"

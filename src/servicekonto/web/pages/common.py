@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from fastapi.responses import HTMLResponse
+from fastapi import Request
+from fastapi.responses import HTMLResponse, RedirectResponse
 
-from servicekonto.web.dependencies import Submission
-from servicekonto.web.rendering import Page, render
+from servicekonto.accounts.login import LoginService
+from servicekonto.web.dependencies import Submission, session_cookie
+from servicekonto.web.rendering import Page, redirect, render
+from servicekonto.web.session_cookie import clear_session_cookie
 
 FORM_EXPIRED = {"form": "form.expired"}
 # Secrets are never sent back into a form, whatever went wrong.
@@ -26,3 +29,13 @@ def form_problem(
 def client_address(page: Page) -> str | None:
     client = page.request.client
     return client.host if client else None
+
+
+def log_in_again(
+    request: Request, page: Page, login: LoginService, target: str
+) -> RedirectResponse:
+    """End this session and send the browser to `target` (the login page, or a page after it)."""
+    login.logout(session_cookie(request))
+    response = redirect(page, target)
+    clear_session_cookie(response, page.settings)
+    return response

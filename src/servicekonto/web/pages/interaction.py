@@ -22,10 +22,9 @@ from servicekonto.web.dependencies import (
     PageDep,
     SecondFactorsDep,
     SignedInDep,
-    session_cookie,
 )
+from servicekonto.web.pages.common import log_in_again
 from servicekonto.web.rendering import redirect, render
-from servicekonto.web.session_cookie import clear_session_cookie
 
 router = APIRouter(include_in_schema=False)
 RESUME = "/oidc/authorize/resume/"
@@ -113,7 +112,4 @@ def step_up(
 ) -> RedirectResponse:
     _interaction(request, interaction_id)
     # Log in afresh: password and then the second factor, and come back to the request.
-    login.logout(session_cookie(request))
-    response = redirect(page, f"/login?next={RESUME}{interaction_id}")
-    clear_session_cookie(response, page.settings)
-    return response
+    return log_in_again(request, page, login, f"/login?next={RESUME}{interaction_id}")

@@ -16,9 +16,9 @@ from servicekonto.web.dependencies import (
     SubmissionDep,
     session_cookie,
 )
-from servicekonto.web.pages.common import FORM_EXPIRED, client_address, form_problem
+from servicekonto.web.pages.common import FORM_EXPIRED, client_address, form_problem, log_in_again
 from servicekonto.web.rendering import Page, redirect, render, safe_next
-from servicekonto.web.session_cookie import clear_session_cookie, set_session_cookie
+from servicekonto.web.session_cookie import set_session_cookie
 
 router = APIRouter(include_in_schema=False)
 SECOND_FACTOR_PATH = "/login/second-factor"
@@ -147,7 +147,4 @@ def passkey_login(request: Request, call: JsonCallDep, login: LoginDep) -> Respo
 def logout(
     page: PageDep, request: Request, form: ActionFormDep, login: LoginDep
 ) -> RedirectResponse:
-    login.logout(session_cookie(request))
-    response = redirect(page, "/?signed_out=1")
-    clear_session_cookie(response, page.settings)
-    return response
+    return log_in_again(request, page, login, "/?signed_out=1")

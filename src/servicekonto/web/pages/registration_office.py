@@ -10,17 +10,14 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, StreamingResponse
 
 from servicekonto.accounts.models import StaffRole
-from servicekonto.accounts.staff import StaffService
-from servicekonto.authorities.schemas import AuthorityOut
-from servicekonto.authorities.service import AuthorityService
 from servicekonto.organisations.models import VerificationState
 from servicekonto.organisations.service import OrganisationError
 from servicekonto.organisations.verification import Decision, RegistrationOffice, StaffMember
 from servicekonto.security.headers import CONTENT_SECURITY_POLICY
-from servicekonto.trust.levels import TrustLevel
-from servicekonto.web.dependencies import PageDep, SignedInDep, SubmissionDep
+from servicekonto.web.dependencies import SubmissionDep
 from servicekonto.web.pages.common import FORM_EXPIRED
-from servicekonto.web.rendering import Page, redirect, render
+from servicekonto.web.pages.staff_access import StaffDesk, desk_for
+from servicekonto.web.rendering import redirect, render
 
 router = APIRouter(include_in_schema=False)
 # The case page shows documents in a frame of our own origin; the documents may be framed by it.
@@ -30,32 +27,7 @@ VIEWER_POLICY = CONTENT_SECURITY_POLICY.replace(
 FRAMED_POLICY = "default-src 'none'; frame-ancestors 'self'"
 
 
-class OfficeDesk:
-    def __init__(
-        self, page: Page, staff: StaffMember, authority: AuthorityOut, level: TrustLevel
-    ) -> None:
-        self.page, self.staff, self.authority, self.level = page, staff, authority, level
-
-    @property
-    def strong_enough(self) -> bool:
-        return self.level >= TrustLevel.SUBSTANTIAL
-
-
-def registration_office(
-    slug: str, request: Request, page: PageDep, current: SignedInDep
-) -> OfficeDesk:
-    authorities: AuthorityService = request.app.state.authorities
-    staff: StaffService = request.app.state.staff
-    authority = authorities.by_slug(slug)
-    role = StaffRole.REGISTRATION_OFFICE
-    if authority is None or not staff.holds(current.person_id, authority.id, role):
-        staff.denied(current.person_id, slug, role)
-        raise HTTPException(status_code=403)
-    member = StaffMember(current.person_id, authority.id)
-    return OfficeDesk(page, member, authority, current.level)
-
-
-DeskDep = Annotated[OfficeDesk, Depends(registration_office)]
+DeskDep = Annotated[StaffDesk, Depends(desk_for(StaffRole.REGISTRATION_OFFICE))]
 
 
 def _office(request: Request) -> RegistrationOffice:
@@ -66,19 +38,17 @@ def _office(request: Request) -> RegistrationOffice:
 OfficeDep = Annotated[RegistrationOffice, Depends(_office)]
 
 
-def _weak(desk: OfficeDesk) -> HTMLResponse | None:
-    if desk.strong_enough:
-        return None
-    return render(desk.page, "staff_step_up.html", status=403, authority=desk.authority)
+def _member(desk: StaffDesk) -> StaffMember:
+    return StaffMember(desk.person_id, desk.authority.id)
 
 
 @router.get("/staff/{slug}/organisations", response_class=HTMLResponse)
 def queue(desk: DeskDep, office: OfficeDep, state: str = "") -> HTMLResponse:
-    weak = _weak(desk)
+    weak = desk.step_up_needed()
     if weak is not None:
         return weak
     chosen = state if state in {s.value for s in VerificationState} else ""
-    entries = office.queue(desk.staff, chosen or None)
+    entries = office.queue(_member(desk), chosen or None)
     now = desk.page.request.app.state.clock.now()
     return render(
         desk.page,
@@ -92,9 +62,9 @@ def queue(desk: DeskDep, office: OfficeDep, state: str = "") -> HTMLResponse:
 
 
 def _case_page(
-    desk: OfficeDesk, office: RegistrationOffice, organisation_id: uuid.UUID, **extra: object
+    desk: StaffDesk, office: RegistrationOffice, organisation_id: uuid.UUID, **extra: object
 ) -> HTMLResponse:
-    case = office.case(desk.staff, organisation_id)
+    case = office.case(_member(desk), organisation_id)
     if case is None:
         raise HTTPException(status_code=404)
     context = {"problem": None, "typed": {}, **extra}
@@ -112,7 +82,7 @@ def _case_page(
 
 @router.get("/staff/{slug}/organisations/{organisation_id}", response_class=HTMLResponse)
 def case(organisation_id: uuid.UUID, desk: DeskDep, office: OfficeDep) -> HTMLResponse:
-    return _weak(desk) or _case_page(desk, office, organisation_id)
+    return desk.step_up_needed() or _case_page(desk, office, organisation_id)
 
 
 @router.get(
@@ -121,10 +91,10 @@ def case(organisation_id: uuid.UUID, desk: DeskDep, office: OfficeDep) -> HTMLRe
 def document(
     organisation_id: uuid.UUID, document_id: uuid.UUID, desk: DeskDep, office: OfficeDep
 ) -> HTMLResponse | StreamingResponse:
-    weak = _weak(desk)
+    weak = desk.step_up_needed()
     if weak is not None:
         return weak
-    opened = office.open_document(desk.staff, organisation_id, document_id)
+    opened = office.open_document(_member(desk), organisation_id, document_id)
     if opened is None:
         raise HTTPException(status_code=404)
     row, content = opened
@@ -141,7 +111,7 @@ def document(
 def decide(
     organisation_id: uuid.UUID, desk: DeskDep, office: OfficeDep, form: SubmissionDep
 ) -> HTMLResponse | RedirectResponse:
-    weak = _weak(desk)
+    weak = desk.step_up_needed()
     if weak is not None:
         return weak
     if not form.csrf_ok:
@@ -158,7 +128,9 @@ def decide(
             typed=form.values,
         )
     try:
-        outcome = office.decide(desk.staff, organisation_id, Decision(choice), form.get("message"))
+        outcome = office.decide(
+            _member(desk), organisation_id, Decision(choice), form.get("message")
+        )
     except OrganisationError as error:
         if error.reason == "organisation.not_found":
             raise HTTPException(status_code=404) from None

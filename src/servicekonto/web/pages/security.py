@@ -17,11 +17,9 @@ from servicekonto.web.dependencies import (
     SecondFactorsDep,
     SignedInDep,
     SubmissionDep,
-    session_cookie,
 )
-from servicekonto.web.pages.common import FORM_EXPIRED, form_problem
+from servicekonto.web.pages.common import FORM_EXPIRED, form_problem, log_in_again
 from servicekonto.web.rendering import redirect, render
-from servicekonto.web.session_cookie import clear_session_cookie
 
 router = APIRouter(include_in_schema=False)
 SECURITY = "/account#security"
@@ -120,7 +118,4 @@ def _second_factor_used(current: CurrentSession) -> bool:
 def reauthenticate(
     request: Request, page: PageDep, form: ActionFormDep, login: LoginDep
 ) -> RedirectResponse:
-    login.logout(session_cookie(request))
-    response = redirect(page, "/login?next=/account")
-    clear_session_cookie(response, page.settings)
-    return response
+    return log_in_again(request, page, login, "/login?next=/account")
