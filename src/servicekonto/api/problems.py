@@ -6,6 +6,7 @@ exceptions become a 500 that names only the request id (node-oidc-provider's err
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from http import HTTPStatus
 from typing import Any
 
@@ -172,10 +173,14 @@ def http_exception_problem(request: Request, exc: Exception) -> ProblemResponse:
 def validation_problem(request: Request, exc: Exception) -> ProblemResponse:
     if not isinstance(exc, RequestValidationError):  # registered for this type only
         raise exc
+    return invalid_values(request, exc.errors())
+
+
+def invalid_values(request: Request, found: Sequence[Mapping[str, Any]]) -> ProblemResponse:
+    """422 listing each offending field (pydantic's `loc`, `msg`, `type` of each error)."""
     # Only where and what: the rejected input is not echoed back, it may be personal data.
     errors = [
-        {"loc": list(error["loc"]), "msg": error["msg"], "type": error["type"]}
-        for error in exc.errors()
+        {"loc": list(error["loc"]), "msg": error["msg"], "type": error["type"]} for error in found
     ]
     issuer = request.app.state.settings.issuer
     return problem_response(

@@ -26,8 +26,8 @@ from servicekonto.api.problems import (
     QUOTA_EXCEEDED,
     UNKNOWN_CASE,
     UNKNOWN_SUBJECT,
-    VALIDATION_ERROR,
     ProblemResponse,
+    invalid_values,
     problem_response,
 )
 from servicekonto.api.safe_auth import calling_procedure, idempotency_key, problem
@@ -54,6 +54,7 @@ from servicekonto.store.blobs import BlobTooLargeError
 router = APIRouter(prefix="/api/v1/safe", tags=["safe"])
 MULTIPART_OVERHEAD = 64 * 1024  # headers and the metadata fields around the file
 _PROBLEM: dict[str, Any] = {"content": {"application/problem+json": {}}}
+MISSING_DOCUMENT = {"loc": ["document"], "msg": "Field required", "type": "missing"}
 _ERRORS: dict[int | str, dict[str, Any]] = dict.fromkeys(
     (400, 401, 403, 404, 409, 411, 413, 415, 422), _PROBLEM
 )
@@ -189,21 +190,10 @@ def _document_fields(
     try:
         fields = DocumentFields.model_validate(values)
     except ValidationError as error:
-        return _invalid(request, [(list(e["loc"]), e["msg"], e["type"]) for e in error.errors()])
+        return invalid_values(request, error.errors())
     if not isinstance(upload, UploadFile):
-        return _invalid(request, [(["document"], "Field required", "missing")])
+        return invalid_values(request, [MISSING_DOCUMENT])
     return fields, upload
-
-
-def _invalid(request: Request, errors: list[tuple[list[Any], str, str]]) -> ProblemResponse:
-    issuer = request.app.state.settings.issuer
-    return problem_response(
-        422,
-        VALIDATION_ERROR.title,
-        VALIDATION_ERROR.uri(issuer),
-        detail="The request has invalid or missing values.",
-        errors=[{"loc": loc, "msg": msg, "type": kind} for loc, msg, kind in errors],
-    )
 
 
 def _deposit(

@@ -65,15 +65,19 @@ class Submission:
         return self.values.get(name, "")
 
 
+def csrf_verified(request: Request, submitted: str | None) -> bool:
+    """The double-submit token against this browser's cookie, and the Origin check."""
+    csrf: CsrfProtection = request.app.state.csrf
+    return csrf.verify(request.cookies.get(CSRF_COOKIE), submitted, request.headers.get("origin"))
+
+
 async def submission(request: Request) -> Submission:
     form = await request.form(
         max_files=0, max_fields=MAX_FORM_FIELDS, max_part_size=MAX_FIELD_BYTES
     )
     values = {key: value for key, value in form.items() if isinstance(value, str)}
-    csrf: CsrfProtection = request.app.state.csrf
     submitted = values.pop(CSRF_FIELD, None) or request.headers.get(CSRF_HEADER)
-    ok = csrf.verify(request.cookies.get(CSRF_COOKIE), submitted, request.headers.get("origin"))
-    return Submission(values=values, csrf_ok=ok)
+    return Submission(values=values, csrf_ok=csrf_verified(request, submitted))
 
 
 @dataclass(frozen=True)
@@ -85,12 +89,7 @@ class JsonCall:
 
 
 async def json_call(request: Request) -> JsonCall:
-    csrf: CsrfProtection = request.app.state.csrf
-    ok = csrf.verify(
-        request.cookies.get(CSRF_COOKIE),
-        request.headers.get(CSRF_HEADER),
-        request.headers.get("origin"),
-    )
+    ok = csrf_verified(request, request.headers.get(CSRF_HEADER))
     body = await request.body()
     if len(body) > MAX_JSON_BYTES:
         return JsonCall(body="", csrf_ok=ok)

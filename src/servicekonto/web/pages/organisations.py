@@ -15,8 +15,8 @@ from servicekonto.organisations.models import OrganisationDocument
 from servicekonto.organisations.schemas import REGISTER_TYPES, validate_organisation
 from servicekonto.organisations.service import OrganisationError, OrganisationService
 from servicekonto.organisations.uploads import UploadRefusedError, store_upload
-from servicekonto.web.csrf import CSRF_COOKIE, CSRF_FIELD, CsrfProtection
-from servicekonto.web.dependencies import PageDep, SignedInDep, SubmissionDep
+from servicekonto.web.csrf import CSRF_FIELD
+from servicekonto.web.dependencies import PageDep, SignedInDep, SubmissionDep, csrf_verified
 from servicekonto.web.pages.common import FORM_EXPIRED, form_problem
 from servicekonto.web.rendering import Page, redirect, render
 
@@ -111,13 +111,8 @@ async def upload_form(request: Request) -> AsyncIterator[UploadForm]:
         yield UploadForm(None, csrf_ok=True, too_large=True)
         return
     form = await request.form(max_files=1, max_fields=5, max_part_size=4096)
-    csrf: CsrfProtection = request.app.state.csrf
     token = form.get(CSRF_FIELD)
-    ok = csrf.verify(
-        request.cookies.get(CSRF_COOKIE),
-        token if isinstance(token, str) else None,
-        request.headers.get("origin"),
-    )
+    ok = csrf_verified(request, token if isinstance(token, str) else None)
     upload = form.get("document")
     try:
         yield UploadForm(upload if isinstance(upload, UploadFile) else None, ok, too_large=False)
