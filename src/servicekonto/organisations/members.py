@@ -17,10 +17,10 @@ from sqlalchemy.orm import Session
 
 from servicekonto.accounts.models import Person
 from servicekonto.accounts.validation import clean_email
-from servicekonto.audit.service import AuditEntry, record
+from servicekonto.audit.service import record
 from servicekonto.clock import Clock
 from servicekonto.organisations.models import Invitation, MemberRole, Membership, Organisation
-from servicekonto.organisations.service import OrganisationError, role_of
+from servicekonto.organisations.service import OrganisationError, organisation_audit, role_of
 from servicekonto.security.secrets import Digester, new_token
 from servicekonto.store.engine import Database
 
@@ -79,7 +79,9 @@ class Members:
             record(
                 uow.session,
                 self._clock,
-                _audit("organisation.member_invited", actor, organisation, details),
+                organisation_audit(
+                    "organisation.member_invited", f"person:{actor}", organisation, details
+                ),
             )
             uow.commit()
             return NewInvitation(token, address, organisation.name)
@@ -114,9 +116,9 @@ class Members:
                 record(
                     uow.session,
                     self._clock,
-                    _audit(
+                    organisation_audit(
                         "organisation.member_joined",
-                        person_id,
+                        f"person:{person_id}",
                         organisation,
                         {"role": invitation.role},
                     ),
@@ -171,7 +173,9 @@ class Members:
             record(
                 uow.session,
                 self._clock,
-                _audit("organisation.member_removed", actor, organisation, details),
+                organisation_audit(
+                    "organisation.member_removed", f"person:{actor}", organisation, details
+                ),
             )
             uow.commit()
 
@@ -193,16 +197,3 @@ def _owners(session: Session, organisation_id: uuid.UUID) -> int:
         .filter_by(organisation_id=organisation_id, role=MemberRole.OWNER.value)
     )
     return int(count or 0)
-
-
-def _audit(
-    action: str, actor: uuid.UUID, organisation: Organisation, details: dict[str, str]
-) -> AuditEntry:
-    return AuditEntry(
-        action=action,
-        actor=f"person:{actor}",
-        subject_type="organisation",
-        subject_id=str(organisation.id),
-        authority_id=organisation.authority_id,
-        details=dict(details),
-    )

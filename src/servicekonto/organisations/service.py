@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
@@ -74,7 +74,9 @@ class OrganisationService:
             uow.session.flush()
             uow.session.add(_membership(organisation.id, person_id, MemberRole.OWNER, now))
             record(
-                uow.session, self._clock, _audit("organisation.created", person_id, organisation)
+                uow.session,
+                self._clock,
+                organisation_audit("organisation.created", f"person:{person_id}", organisation),
             )
             uow.commit()
             return organisation.id
@@ -122,7 +124,9 @@ class OrganisationService:
             record(
                 uow.session,
                 self._clock,
-                _audit("organisation.document_added", person_id, organisation, details),
+                organisation_audit(
+                    "organisation.document_added", f"person:{person_id}", organisation, details
+                ),
             )
             uow.commit()
 
@@ -148,7 +152,9 @@ class OrganisationService:
             organisation.move(VerificationState.PENDING, now)
             uow.session.add(_event(organisation, f"person:{person_id}", None, now))
             record(
-                uow.session, self._clock, _audit("organisation.submitted", person_id, organisation)
+                uow.session,
+                self._clock,
+                organisation_audit("organisation.submitted", f"person:{person_id}", organisation),
             )
             uow.commit()
 
@@ -219,15 +225,16 @@ def _event(
     )
 
 
-def _audit(
+def organisation_audit(
     action: str,
-    person_id: uuid.UUID,
+    actor: str,
     organisation: Organisation,
-    details: dict[str, object] | None = None,
+    details: Mapping[str, object] | None = None,
 ) -> AuditEntry:
+    """An audit entry about an organisation, filed under its registration office's authority."""
     return AuditEntry(
         action=action,
-        actor=f"person:{person_id}",
+        actor=actor,
         subject_type="organisation",
         subject_id=str(organisation.id),
         authority_id=organisation.authority_id,

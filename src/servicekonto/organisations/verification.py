@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from servicekonto.accounts.models import Person
-from servicekonto.audit.service import AuditEntry, record
+from servicekonto.audit.service import record
 from servicekonto.clock import Clock
 from servicekonto.organisations.models import (
     MemberRole,
@@ -27,7 +27,12 @@ from servicekonto.organisations.models import (
     VerificationEvent,
     VerificationState,
 )
-from servicekonto.organisations.service import CaseFile, OrganisationError, load_case
+from servicekonto.organisations.service import (
+    CaseFile,
+    OrganisationError,
+    load_case,
+    organisation_audit,
+)
 from servicekonto.store.blobs import BlobStore
 from servicekonto.store.engine import Database
 
@@ -109,7 +114,12 @@ class RegistrationOffice:
             record(
                 uow.session,
                 self._clock,
-                _audit("organisation.document_viewed", staff, organisation, details),
+                organisation_audit(
+                    "organisation.document_viewed",
+                    f"staff:{staff.person_id}",
+                    organisation,
+                    details,
+                ),
             )
             uow.commit()
             uow.session.expunge(document)
@@ -148,7 +158,9 @@ class RegistrationOffice:
             record(
                 uow.session,
                 self._clock,
-                _audit("organisation.decided", staff, organisation, details),
+                organisation_audit(
+                    "organisation.decided", f"staff:{staff.person_id}", organisation, details
+                ),
             )
             recipients = _owners(uow.session, organisation.id)
             name = organisation.name
@@ -197,16 +209,3 @@ def _owners(session: Session, organisation_id: uuid.UUID) -> list[tuple[str, str
         )
     ).all()
     return [(email, locale) for email, locale in rows]
-
-
-def _audit(
-    action: str, staff: StaffMember, organisation: Organisation, details: dict[str, str]
-) -> AuditEntry:
-    return AuditEntry(
-        action=action,
-        actor=f"staff:{staff.person_id}",
-        subject_type="organisation",
-        subject_id=str(organisation.id),
-        authority_id=staff.authority_id,
-        details=dict(details),
-    )
