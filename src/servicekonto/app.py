@@ -123,7 +123,7 @@ def create_app(
 def _install_services(
     app: FastAPI, settings: Settings, database: Database, clock: Clock, mail_sender: MailSender
 ) -> None:
-    secret = settings.secret_key.get_secret_value() if settings.secret_key else ""
+    secret = settings.secret
     context = build_account_context(settings, database, clock, mail_sender)
     app.state.accounts = context
     app.state.identity = build_identity_context(context)
@@ -189,7 +189,7 @@ def _install_staff_and_eid(
     app.state.authorities = AuthorityService(database, clock)
     app.state.staff = StaffService(database, clock)
     app.state.in_person_checks = InPersonChecks(database, clock)
-    secret = settings.secret_key.get_secret_value() if settings.secret_key else ""
+    secret = settings.secret
     app.state.eid_identity = EidIdentity(database, clock, Digester(secret, "eid-pseudonym"))
     app.state.eid_port = eid_port_from_settings(settings)
 
@@ -197,7 +197,7 @@ def _install_staff_and_eid(
 def _install_organisations(
     app: FastAPI, settings: Settings, database: Database, clock: Clock, notifier: Notifier
 ) -> None:
-    secret = settings.secret_key.get_secret_value() if settings.secret_key else ""
+    secret = settings.secret
     app.state.organisations = OrganisationService(database, clock, responsible_authority)
     app.state.registration_office = RegistrationOffice(
         database,

@@ -243,7 +243,7 @@ def _seed_safe(settings: Settings, database: Database, clock: Clock, report: Dem
 
 
 def _secret(settings: Settings) -> str:
-    return settings.secret_key.get_secret_value() if settings.secret_key else ""
+    return settings.secret
 
 
 def _seed_registry(database: Database, report: DemoReport) -> None:

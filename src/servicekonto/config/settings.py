@@ -143,6 +143,11 @@ class Settings(BaseSettings):
         return f"sqlite:///{self.var_dir.resolve() / SQLITE_FILE_NAME}"
 
     @property
+    def secret(self) -> str:
+        """The root secret's value; empty only before `with_secret_key` (create_app refuses it)."""
+        return self.secret_key.get_secret_value() if self.secret_key else ""
+
+    @property
     def uses_embedded_database(self) -> bool:
         return self.database.url is None
 
