@@ -85,8 +85,8 @@ def signed_in_citizen(app: FastAPI) -> Browser:
     return browser
 
 
-def code_flow(browser: Browser, procedure: Procedure, scope: str = "openid profile") -> Any:
-    """A code flow to the procedure; returns the token response."""
+def authorization_request(procedure: Procedure, scope: str, **extra: str) -> tuple[str, str]:
+    """The path of a code-flow request with PKCE S256, and the verifier to redeem it with."""
     verifier = secrets.token_urlsafe(48)
     challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=")
     query = urlencode(
@@ -97,9 +97,14 @@ def code_flow(browser: Browser, procedure: Procedure, scope: str = "openid profi
             "scope": scope,
             "code_challenge": challenge.decode(),
             "code_challenge_method": "S256",
+            **extra,
         }
     )
-    callback = browser.get(f"/oidc/authorize?{query}").headers["location"]
+    return f"/oidc/authorize?{query}", verifier
+
+
+def redeem_code(browser: Browser, procedure: Procedure, callback: str, verifier: str) -> Any:
+    """Exchange the code of a callback URL at the token endpoint; the token response."""
     code = parse_qs(urlsplit(callback).query)["code"][0]
     answer = browser.client.post(
         "/oidc/token",
@@ -113,6 +118,13 @@ def code_flow(browser: Browser, procedure: Procedure, scope: str = "openid profi
     )
     assert answer.status_code == 200, answer.text
     return answer.json()
+
+
+def code_flow(browser: Browser, procedure: Procedure, scope: str = "openid profile") -> Any:
+    """A code flow to the procedure; returns the token response."""
+    request, verifier = authorization_request(procedure, scope)
+    callback = browser.get(request).headers["location"]
+    return redeem_code(browser, procedure, callback, verifier)
 
 
 def log_in_to(browser: Browser, procedure: Procedure) -> str:

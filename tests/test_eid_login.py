@@ -7,11 +7,8 @@ where it was.
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import secrets
 from typing import Any
-from urllib.parse import parse_qs, urlencode, urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
@@ -31,7 +28,7 @@ from servicekonto.keys.service import KeyService
 from servicekonto.pinletters.models import PinLetter
 from servicekonto.store.engine import Database
 from tests.cli_helpers import free_port
-from tests.safe_helpers import CALLBACK, add_procedure
+from tests.safe_helpers import add_procedure, authorization_request, redeem_code
 from tests.web_helpers import Browser, RecordingMailSender, cheap_settings
 
 LENA = {
@@ -205,38 +202,15 @@ def test_a_procedure_asking_for_high_gets_it_through_the_card(
 ) -> None:
     procedure = add_procedure(db, clock, "vg-test.waffen", "vg-test")
     lena = world.person(**LENA)
-    verifier = secrets.token_urlsafe(48)
-    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=")
-    query = urlencode(
-        {
-            "response_type": "code",
-            "client_id": procedure.client_id,
-            "redirect_uri": CALLBACK,
-            "scope": "openid",
-            "acr_values": EIDAS_HIGH,
-            "code_challenge": challenge.decode(),
-            "code_challenge_method": "S256",
-        }
-    )
-    step_up = lena.get(f"/oidc/authorize?{query}").headers["location"]
+    request, verifier = authorization_request(procedure, "openid", acr_values=EIDAS_HIGH)
+    step_up = lena.get(request).headers["location"]
     assert step_up.startswith("/interaction/step-up/")
     page = lena.get(step_up).text
     assert "Mit Online-Ausweis bestätigen" in page
     resume = "/oidc/authorize/resume/" + step_up.rsplit("/", 1)[1]
     back = world.run_eid(lena, "bind", "lena", next=resume)
     assert back.headers["location"] == resume
-    callback = lena.get(resume).headers["location"]
-    code = parse_qs(urlsplit(callback).query)["code"][0]
-    token = lena.client.post(
-        "/oidc/token",
-        data={
-            "grant_type": "authorization_code",
-            "code": code,
-            "redirect_uri": CALLBACK,
-            "code_verifier": verifier,
-        },
-        auth=(procedure.client_id, procedure.secret),
-    ).json()
+    token = redeem_code(lena, procedure, lena.get(resume).headers["location"], verifier)
     jwks = lena.get("/oidc/jwks").json()
     claims = jose_jwt.decode(
         token["id_token"],

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import timedelta
 from typing import Any
-from urllib.parse import parse_qs, urlencode, urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from fastapi import FastAPI
@@ -27,7 +27,7 @@ from servicekonto.organisations.schemas import validate_organisation
 from servicekonto.organisations.service import OrganisationError
 from servicekonto.organisations.verification import Decision, StaffMember
 from servicekonto.store.engine import Database
-from tests.safe_helpers import CALLBACK, Procedure, add_procedure
+from tests.safe_helpers import Procedure, add_procedure, authorization_request, redeem_code
 from tests.web_helpers import Browser, RecordingMailSender, cheap_settings
 
 WINERY = {
@@ -239,35 +239,10 @@ def test_an_invitation_is_for_one_person_and_used_once(world: World) -> None:
 # --- acting for an organisation at a procedure ------------------------------------------------
 
 
-def authorize(browser: Browser, procedure: Procedure, scope: str) -> Any:
-    query = urlencode(
-        {
-            "response_type": "code",
-            "client_id": procedure.client_id,
-            "redirect_uri": CALLBACK,
-            "scope": scope,
-            "code_challenge": "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
-            "code_challenge_method": "S256",
-        }
-    )
-    return browser.get(f"/oidc/authorize?{query}")
-
-
-def redeem(browser: Browser, procedure: Procedure, location: str) -> dict[str, Any]:
-    code = parse_qs(urlsplit(location).query)["code"][0]
-    answer = browser.client.post(
-        "/oidc/token",
-        data={
-            "grant_type": "authorization_code",
-            "code": code,
-            "redirect_uri": CALLBACK,
-            "code_verifier": "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk",
-        },
-        auth=(procedure.client_id, procedure.secret),
-    )
-    assert answer.status_code == 200, answer.text
-    token: dict[str, Any] = answer.json()
-    return token
+def authorize(browser: Browser, procedure: Procedure, scope: str) -> tuple[str, str]:
+    """Where the request sends the browser, and the PKCE verifier to redeem its code with."""
+    request, verifier = authorization_request(procedure, scope)
+    return browser.get(request).headers["location"], verifier
 
 
 def claims_of(browser: Browser, procedure: Procedure, id_token: str) -> dict[str, Any]:
@@ -301,8 +276,10 @@ def test_acting_for_an_organisation_puts_it_in_the_tokens(world: World) -> None:
     )
     browser, owner = world.person("inhaber@example.org")
     organisation_id = world.organisation(owner)
-    waiting = authorize(browser, procedure, "openid profile organisation").headers["location"]
-    token = redeem(browser, procedure, choose(browser, waiting, str(organisation_id)))
+    waiting, verifier = authorize(browser, procedure, "openid profile organisation")
+    token = redeem_code(
+        browser, procedure, choose(browser, waiting, str(organisation_id)), verifier
+    )
     claim = claims_of(browser, procedure, token["id_token"])["organisation"]
     assert claim == {
         "id": str(organisation_id),
@@ -319,8 +296,8 @@ def test_acting_for_an_organisation_puts_it_in_the_tokens(world: World) -> None:
     assert info["organisation"]["id"] == str(organisation_id)
     assert info["family_name"] == "Schmitz-Müller", "the person's own claims are still there"
 
-    waiting = authorize(browser, procedure, "openid organisation").headers["location"]
-    myself = redeem(browser, procedure, choose(browser, waiting, "self"))
+    waiting, verifier = authorize(browser, procedure, "openid organisation")
+    myself = redeem_code(browser, procedure, choose(browser, waiting, "self"), verifier)
     assert "organisation" not in claims_of(browser, procedure, myself["id_token"])
 
 
@@ -340,10 +317,9 @@ def test_a_removed_member_gets_no_more_tokens_for_the_organisation(world: World)
     )
     colleague_browser, colleague = world.person("kollegin@example.org")
     world.app.state.members.accept(invitation.token, colleague)
-    waiting = authorize(colleague_browser, procedure, "openid organisation").headers["location"]
-    token = redeem(
-        colleague_browser, procedure, choose(colleague_browser, waiting, str(organisation_id))
-    )
+    waiting, verifier = authorize(colleague_browser, procedure, "openid organisation")
+    chosen = choose(colleague_browser, waiting, str(organisation_id))
+    token = redeem_code(colleague_browser, procedure, chosen, verifier)
     world.app.state.members.remove(owner, organisation_id, colleague)
     refreshed = colleague_browser.client.post(
         "/oidc/token",
@@ -371,7 +347,7 @@ def test_a_procedure_requiring_a_verified_organisation_refuses_an_unverified_one
     )
     browser, owner = world.person("inhaber@example.org")
     organisation_id = world.organisation(owner)
-    waiting = authorize(browser, procedure, "openid organisation").headers["location"]
+    waiting, _ = authorize(browser, procedure, "openid organisation")
     page = browser.get(waiting).text
     assert "bestätigte Organisation" in page and "disabled" in page
     answer = browser.post(waiting, {"acting_for": str(organisation_id)})
@@ -388,7 +364,7 @@ def test_someone_elses_organisation_cannot_be_chosen(world: World) -> None:
     _, owner = world.person("inhaber@example.org")
     organisation_id = world.organisation(owner)
     browser, _ = world.person("fremd@example.org")
-    waiting = authorize(browser, procedure, "openid organisation").headers["location"]
+    waiting, _ = authorize(browser, procedure, "openid organisation")
     answer = browser.post(waiting, {"acting_for": str(organisation_id)})
     assert answer.status_code == 200, "shown again: not one of theirs"
     assert StaffRole.REGISTRATION_OFFICE  # the role the console of these cases needs

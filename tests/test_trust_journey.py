@@ -6,12 +6,8 @@ acr and amr checked at every step by python-jose against the published JWKS.
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import secrets
 from datetime import timedelta
 from typing import Any
-from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pyotp
 from jose import jwt as jose_jwt
@@ -31,43 +27,26 @@ from servicekonto.registry.importer import import_residents
 from servicekonto.security.encryption import SecretBox
 from servicekonto.store.engine import Database
 from tests.conftest import TEST_SECRET_KEY
-from tests.safe_helpers import CALLBACK, Procedure, add_procedure
+from tests.safe_helpers import (
+    CALLBACK,
+    Procedure,
+    add_procedure,
+    authorization_request,
+    redeem_code,
+)
 from tests.test_eid_login import LENA, World
 from tests.web_helpers import Browser, RecordingMailSender, cheap_settings
 
 
 def id_token_claims(browser: Browser, procedure: Procedure, acr: str) -> dict[str, Any]:
-    """Authorize (following a step-up through `step_up` if one is asked) and verify the token."""
-    verifier = secrets.token_urlsafe(48)
-    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=")
-    query = urlencode(
-        {
-            "response_type": "code",
-            "client_id": procedure.client_id,
-            "redirect_uri": CALLBACK,
-            "scope": "openid",
-            "acr_values": acr,
-            "code_challenge": challenge.decode(),
-            "code_challenge_method": "S256",
-        }
-    )
-    callback = browser.get(f"/oidc/authorize?{query}").headers["location"]
+    """Authorize at `acr` without any interaction, redeem the code and verify the ID token."""
+    request, verifier = authorization_request(procedure, "openid", acr_values=acr)
+    callback = browser.get(request).headers["location"]
     assert callback.startswith(CALLBACK), callback
-    return redeem(browser, procedure, callback, verifier)
+    return verified(browser, procedure, redeem_code(browser, procedure, callback, verifier))
 
 
-def redeem(browser: Browser, procedure: Procedure, callback: str, verifier: str) -> dict[str, Any]:
-    code = parse_qs(urlsplit(callback).query)["code"][0]
-    token = browser.client.post(
-        "/oidc/token",
-        data={
-            "grant_type": "authorization_code",
-            "code": code,
-            "redirect_uri": CALLBACK,
-            "code_verifier": verifier,
-        },
-        auth=(procedure.client_id, procedure.secret),
-    ).json()
+def verified(browser: Browser, procedure: Procedure, token: dict[str, Any]) -> dict[str, Any]:
     claims: dict[str, Any] = jose_jwt.decode(
         token["id_token"],
         browser.get("/oidc/jwks").json(),
@@ -114,24 +93,13 @@ def test_from_an_empty_account_to_high(settings: Settings, db: Database, clock: 
     assert set(step3["amr"]) == {"pwd", "otp"}
 
     # 4 — a procedure asks for high: the step-up leads to the card, then back: high.
-    verifier = secrets.token_urlsafe(48)
-    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=")
-    query = urlencode(
-        {
-            "response_type": "code",
-            "client_id": procedure.client_id,
-            "redirect_uri": CALLBACK,
-            "scope": "openid",
-            "acr_values": "STORK-QAA-Level-4",
-            "code_challenge": challenge.decode(),
-            "code_challenge_method": "S256",
-        }
-    )
-    step_up = lena.get(f"/oidc/authorize?{query}").headers["location"]
+    request, verifier = authorization_request(procedure, "openid", acr_values="STORK-QAA-Level-4")
+    step_up = lena.get(request).headers["location"]
     assert step_up.startswith("/interaction/step-up/")
     resume = "/oidc/authorize/resume/" + step_up.rsplit("/", 1)[1]
     assert world.run_eid(lena, "bind", "lena", next=resume).headers["location"] == resume
-    step4 = redeem(lena, procedure, lena.get(resume).headers["location"], verifier)
+    callback = lena.get(resume).headers["location"]
+    step4 = verified(lena, procedure, redeem_code(lena, procedure, callback, verifier))
     assert step4["acr"] == "STORK-QAA-Level-4"
     assert "eid" in step4["amr"]
     assert step1["sub"] == step2["sub"] == step3["sub"] == step4["sub"]
