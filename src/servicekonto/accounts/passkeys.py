@@ -18,9 +18,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import CursorResult, delete, select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 from webauthn import (
     generate_authentication_options,
@@ -48,6 +48,7 @@ from webauthn.helpers.structs import (
 from servicekonto.accounts.models import LoginSession, Person, WebAuthnCredential
 from servicekonto.errors import ServicekontoError
 from servicekonto.observability import get_logger
+from servicekonto.store.results import rows_affected
 
 log = get_logger(__name__)
 
@@ -209,7 +210,7 @@ class PasskeyService:
                 WebAuthnCredential.person_id == person_id,
             )
         )
-        return cast(CursorResult[Any], result).rowcount == 1
+        return rows_affected(result) == 1
 
 
 # --- challenges ------------------------------------------------------------------------------

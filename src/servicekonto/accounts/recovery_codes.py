@@ -14,13 +14,13 @@ from __future__ import annotations
 import secrets
 import uuid
 from datetime import datetime
-from typing import Any, cast
 
-from sqlalchemy import CursorResult, delete, func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from servicekonto.accounts.models import RecoveryCode
 from servicekonto.security.secrets import Digester
+from servicekonto.store.results import rows_affected
 
 DIGEST_PURPOSE = "recovery-code"
 CODE_COUNT = 10
@@ -65,7 +65,7 @@ def redeem(
         .values(used_at=now)
         .execution_options(synchronize_session="fetch")
     )
-    return cast(CursorResult[Any], result).rowcount == 1
+    return rows_affected(result) == 1
 
 
 def remaining(session: Session, person_id: uuid.UUID) -> int:

@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any, cast
 
-from sqlalchemy import CursorResult, Result, delete, exists, func, select, update
+from sqlalchemy import delete, exists, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -23,10 +22,7 @@ from servicekonto.accounts.models import (
     TotpFactor,
     WebAuthnCredential,
 )
-
-
-def _rowcount(result: Result[Any]) -> int:
-    return cast(CursorResult[Any], result).rowcount
+from servicekonto.store.results import rows_affected
 
 
 class PersonRepository:
@@ -78,7 +74,7 @@ class LoginSessionRepository:
             .values(token_digest=new_digest)
             .execution_options(synchronize_session=False)
         )
-        if _rowcount(result) != 1:
+        if rows_affected(result) != 1:
             return False
         self._session.refresh(login_session)
         return True
@@ -110,7 +106,7 @@ class LoginSessionRepository:
         result = self._session.execute(
             query.values(revoked_at=now).execution_options(synchronize_session=False)
         )
-        return _rowcount(result)
+        return rows_affected(result)
 
     def active_for(self, person_id: uuid.UUID, now: datetime) -> list[LoginSession]:
         query = (
@@ -152,7 +148,7 @@ class EmailTokenRepository:
             .values(used_at=now)
             .execution_options(synchronize_session=False)
         )
-        return _rowcount(result) == 1
+        return rows_affected(result) == 1
 
     def newest(self, person_id: uuid.UUID, purpose: str) -> datetime | None:
         return self._session.scalar(
@@ -194,7 +190,7 @@ class ThrottleRepository:
             .values(failures=LoginThrottle.failures + 1, last_failure_at=now)
             .execution_options(synchronize_session=False)
         )
-        if _rowcount(result) == 0 and not self._insert_first(key_digest, now):
+        if rows_affected(result) == 0 and not self._insert_first(key_digest, now):
             return self.add_failure(key_digest, now)
         throttle = self._session.get(LoginThrottle, key_digest, populate_existing=True)
         if throttle is None:  # deleted between our UPDATE and SELECT by a successful login

@@ -18,17 +18,17 @@ import re
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, cast
 
 import pyotp
 import segno
-from sqlalchemy import CursorResult, delete, or_, select, update
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from servicekonto.accounts.models import Person, TotpFactor
 from servicekonto.errors import ServicekontoError
 from servicekonto.observability import get_logger
 from servicekonto.security.encryption import DecryptionError, SecretBox
+from servicekonto.store.results import rows_affected
 
 log = get_logger(__name__)
 
@@ -196,4 +196,4 @@ def _record_step(session: Session, person_id: uuid.UUID, step: int) -> bool:
         .values(last_used_step=step)
         .execution_options(synchronize_session="fetch")
     )
-    return cast(CursorResult[Any], result).rowcount == 1
+    return rows_affected(result) == 1

@@ -19,6 +19,7 @@ from servicekonto.federation.models import (
     ProcedureSubject,
 )
 from servicekonto.store.engine import Database
+from servicekonto.store.results import rows_affected
 
 INTERACTION_LIFETIME = timedelta(minutes=30)
 
@@ -75,7 +76,7 @@ class FederationService:
                 .execution_options(synchronize_session=False)
             )
             uow.commit()
-        return bool(getattr(result, "rowcount", 0) == 1)
+        return rows_affected(result) == 1
 
     def consented(self, person_id: uuid.UUID, client_id: str, scopes: list[str]) -> bool:
         with self._database.unit_of_work() as uow:
@@ -204,7 +205,7 @@ class FederationService:
                 .values(revoked_at=self._clock.now())
                 .execution_options(synchronize_session=False)
             )
-            done = bool(getattr(result, "rowcount", 0) == 1)
+            done = rows_affected(result) == 1
             if done:
                 record(
                     uow.session,

@@ -23,6 +23,7 @@ from servicekonto.organisations.models import Invitation, MemberRole, Membership
 from servicekonto.organisations.service import OrganisationError, organisation_audit, role_of
 from servicekonto.security.secrets import Digester, new_token
 from servicekonto.store.engine import Database
+from servicekonto.store.results import rows_affected
 
 INVITATION_TOKEN_KIND = "inv"
 INVITABLE = {MemberRole.ADMIN, MemberRole.MEMBER}
@@ -100,7 +101,7 @@ class Members:
                 .values(accepted_at=now, accepted_by=person_id)
                 .execution_options(synchronize_session=False)
             )
-            if not getattr(used, "rowcount", 0):
+            if not rows_affected(used):
                 raise OrganisationError("members.invitation_used")
             if role_of(uow.session, invitation.organisation_id, person_id) is None:
                 uow.session.add(

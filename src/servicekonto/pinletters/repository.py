@@ -5,12 +5,12 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from datetime import datetime
-from typing import Any, cast
 
-from sqlalchemy import CursorResult, Result, func, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from servicekonto.pinletters.models import OPEN_STATUSES, LetterStatus, PinLetter
+from servicekonto.store.results import rows_affected
 
 
 class LetterRepository:
@@ -97,12 +97,8 @@ class LetterRepository:
             .values(status=LetterStatus.EXPIRED.value, closed_at=now, pin_sealed=None)
             .execution_options(synchronize_session=False)
         )
-        return _rowcount(result)
+        return rows_affected(result)
 
 
 def _open() -> list[str]:
     return [status.value for status in OPEN_STATUSES]
-
-
-def _rowcount(result: Result[Any]) -> int:
-    return cast(CursorResult[Any], result).rowcount

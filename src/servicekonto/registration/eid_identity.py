@@ -26,6 +26,7 @@ from servicekonto.registry.matching import given_names_agree, names_agree
 from servicekonto.security.secrets import Digester, new_token
 from servicekonto.store.base import Base, uuid_primary_key
 from servicekonto.store.engine import Database
+from servicekonto.store.results import rows_affected
 from servicekonto.trust.levels import IdentityProofing
 
 ATTEMPT_LIFETIME = timedelta(minutes=15)
@@ -205,7 +206,7 @@ class EidIdentity:
                 select(EidBinding.id).filter_by(pseudonym_digest=kept.pseudonym_digest)
             )
             person = uow.session.get(Person, person_id)
-            if not getattr(consumed, "rowcount", 0) or taken is not None or person is None:
+            if not rows_affected(consumed) or taken is not None or person is None:
                 return False
             uow.session.add(
                 EidBinding(
@@ -282,7 +283,7 @@ def _finish(session: Session, attempt_id: uuid.UUID, now: datetime) -> bool:
         .values(finished_at=now)
         .execution_options(synchronize_session=False)
     )
-    return bool(getattr(result, "rowcount", 0))
+    return bool(rows_affected(result))
 
 
 def _binding_problem(

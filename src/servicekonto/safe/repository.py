@@ -16,6 +16,7 @@ from servicekonto.safe.models import (
     SafeDocument,
     SafeOptIn,
 )
+from servicekonto.store.results import rows_affected
 
 
 class SafeRepository:
@@ -105,7 +106,7 @@ class SafeRepository:
         result = self._session.execute(
             delete(SafeOptIn).filter_by(person_id=person_id, client_id=client_id)
         )
-        return int(getattr(result, "rowcount", 0) or 0)
+        return rows_affected(result)
 
     def favourites(self, person_id: uuid.UUID) -> list[str]:
         query = select(Favourite.client_id).filter_by(person_id=person_id)
@@ -125,4 +126,4 @@ class SafeRepository:
         result = self._session.execute(
             delete(IdempotentRequest).where(IdempotentRequest.created_at < cutoff)
         )
-        return int(getattr(result, "rowcount", 0) or 0)
+        return rows_affected(result)

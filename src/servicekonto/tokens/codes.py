@@ -7,14 +7,15 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import CursorResult, Result, delete, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from servicekonto.security.secrets import Digester, new_token, token_kind
 from servicekonto.store.engine import Database
+from servicekonto.store.results import rows_affected
 from servicekonto.tokens.models import AuthorizationCode, IssuedToken, RefreshToken, UsedAssertion
 
 CODE_LIFETIME = timedelta(seconds=60)
@@ -39,10 +40,6 @@ class Grant:
     code_challenge: str | None = None
     code_challenge_method: str | None = None
     claims_request: dict[str, Any] | None = None
-
-
-def _count(result: Result[Any]) -> int:
-    return cast(CursorResult[Any], result).rowcount
 
 
 class GrantStore:
@@ -235,7 +232,7 @@ def _use_once(
         .values(used_at=now)
         .execution_options(synchronize_session=False)
     )
-    return _count(result) == 1
+    return rows_affected(result) == 1
 
 
 def _grant_of(row: AuthorizationCode | RefreshToken) -> Grant:
