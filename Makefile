@@ -64,7 +64,11 @@ $(VENV)/.installed: $(VENV)/bin/python pyproject.toml constraints.txt
 	$(PIP_INSTALL) -e .
 	touch $@
 
+# The SAML tests check our assertions with pysaml2, which verifies and decrypts with Debian's xmlsec1.
+XMLSEC1 := command -v xmlsec1 >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq xmlsec1 >/dev/null)
+
 $(VENV)/.installed-dev: $(VENV)/bin/python pyproject.toml constraints.txt
+	$(XMLSEC1)
 	$(PIP_INSTALL) -e '.[dev]'
 	touch $@ $(VENV)/.installed
 

@@ -52,6 +52,8 @@ from servicekonto.registration.eid_identity import EidIdentity
 from servicekonto.registration.in_person import InPersonChecks
 from servicekonto.safe.preferences import SafePreferences
 from servicekonto.safe.service import SafeService
+from servicekonto.saml import endpoints as saml_endpoints
+from servicekonto.saml.wiring import build_saml
 from servicekonto.security.headers import LOCAL_EID_CLIENT
 from servicekonto.security.secrets import Digester, derive_key
 from servicekonto.store.blob_settings import blob_store_from_settings
@@ -111,6 +113,7 @@ def create_app(
     app.include_router(admin.router)
     app.include_router(safe.router)
     app.include_router(oauth_endpoints.router)
+    app.include_router(saml_endpoints.router)
     app.include_router(page_router())
     app.mount("/static", StaticFiles(packages=[("servicekonto.web", "static")]), name="static")
     app.add_middleware(
@@ -169,6 +172,10 @@ def _install_services(
     federation = FederationService(database, clock)
     app.state.federation = federation
     app.state.authorization_flow = AuthorizationFlow(app.state.oauth_server, federation)
+    saml = build_saml(settings, database, clock, key_ring, federation, app.state.account_service)
+    app.state.saml_providers = saml.providers
+    app.state.saml_metadata = saml.metadata
+    app.state.saml_sso = saml.sso
     _install_safe(app, settings, database, clock, context.notifier)
     _install_staff_and_eid(app, settings, database, clock)
     _install_organisations(app, settings, database, clock, context.notifier)

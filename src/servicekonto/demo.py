@@ -28,6 +28,7 @@ from servicekonto.clients.service import digester_for as client_digester
 from servicekonto.clock import Clock
 from servicekonto.config import Settings
 from servicekonto.demo_organisations import DEMO_STAFF_PASSWORD, seed_companies, seed_staff
+from servicekonto.demo_saml import seed_demo_sp
 from servicekonto.errors import ConfigurationError
 from servicekonto.federation.service import FederationService
 from servicekonto.keys.service import KeyService
@@ -97,6 +98,7 @@ class DemoReport:
     # Invented registry residents: register as one of them to receive a PIN letter.
     residents: list[dict[str, str]] = field(default_factory=list)
     procedure: dict[str, str] = field(default_factory=dict)
+    saml_provider: dict[str, str] = field(default_factory=dict)
     staff: list[dict[str, str]] = field(default_factory=list)
     organisations: list[dict[str, Any]] = field(default_factory=list)
 
@@ -118,6 +120,7 @@ class DemoReport:
             "citizen": self.citizen,
             "registry_residents": self.residents,
             "procedure": self.procedure,
+            "saml_provider": self.saml_provider,
             "staff": self.staff,
             "organisations": self.organisations,
         }
@@ -145,6 +148,7 @@ def seed_demo(settings: Settings, database: Database, clock: Clock) -> DemoRepor
     _seed_registry(database, report)
     KeyService(settings, database, clock).ensure_keys()
     _seed_procedure(settings, database, clock, report)
+    report.saml_provider = seed_demo_sp(settings, database, clock)
     _seed_safe(settings, database, clock, report)
     _seed_organisations(settings, database, clock, report)
     return report
@@ -307,6 +311,9 @@ def render_text(report: DemoReport) -> str:
         "",
         "Demo procedure (OpenID Connect relying party):",
         *(f"  {name:<14} {value}" for name, value in report.procedure.items()),
+        "",
+        "Demo procedure (SAML service provider; key pair and metadata on this machine):",
+        *(f"  {name:<14} {value}" for name, value in report.saml_provider.items()),
         "",
         "Staff (one per authority; set up an authenticator app on the account page first,",
         "the staff pages need level 3): password " + DEMO_STAFF_PASSWORD,

@@ -44,6 +44,7 @@ from servicekonto.safe.models import (
     SafeDocument,
     SafeOptIn,
 )
+from servicekonto.saml.models import SamlParticipation, SeenRequest, ServiceProvider
 from servicekonto.store.base import Base
 from servicekonto.tokens.models import (
     AuthorizationCode,
@@ -86,6 +87,9 @@ __all__ = [
     "SafeCaseEvent",
     "SafeDocument",
     "SafeOptIn",
+    "SamlParticipation",
+    "SeenRequest",
+    "ServiceProvider",
     "SigningKey",
     "StaffMembership",
     "TotpFactor",

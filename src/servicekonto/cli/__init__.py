@@ -22,6 +22,7 @@ from servicekonto.cli.keys import keys_cli
 from servicekonto.cli.letters import letters_cli
 from servicekonto.cli.registry import registry_cli, registry_mock_cli
 from servicekonto.cli.safe import safe_cli
+from servicekonto.cli.saml import saml_cli
 from servicekonto.cli.staff import staff_cli
 from servicekonto.clock import SystemClock
 from servicekonto.config import render_env_example
@@ -47,6 +48,7 @@ cli.add_typer(letters_cli, name="letters")
 cli.add_typer(clients_cli, name="clients")
 cli.add_typer(keys_cli, name="keys")
 cli.add_typer(safe_cli, name="safe")
+cli.add_typer(saml_cli, name="saml")
 cli.add_typer(staff_cli, name="staff")
 cli.add_typer(eid_mock_cli, name="eid-mock")
 log = get_logger("servicekonto.cli")

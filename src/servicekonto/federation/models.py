@@ -22,6 +22,11 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from servicekonto.store.base import Base, uuid_primary_key
 
+# Where the hosted pages send the browser when they are done, per protocol front end: the
+# front end then answers the procedure in its own protocol.
+RESUME_PATHS = {"oidc": "/oidc/authorize/resume/", "saml": "/saml/sso/resume/"}
+DENY_PATHS = {"oidc": "/oidc/authorize/deny/", "saml": "/saml/sso/deny/"}
+
 
 class Interaction(Base):
     __tablename__ = "interactions"
@@ -33,6 +38,14 @@ class Interaction(Base):
     created_at: Mapped[datetime]
     expires_at: Mapped[datetime]
     finished_at: Mapped[datetime | None]
+
+    @property
+    def resume_path(self) -> str:
+        return f"{RESUME_PATHS[self.protocol]}{self.id}"
+
+    @property
+    def deny_path(self) -> str:
+        return f"{DENY_PATHS[self.protocol]}{self.id}"
 
 
 class Consent(Base):

@@ -89,6 +89,8 @@ class ActiveKey:
     kid: str
     alg: str
     key: JoseKey
+    # When the key was made: a SAML certificate for it starts here, identically on every instance.
+    created_at: datetime | None = None
 
 
 class KeyService:
@@ -244,7 +246,14 @@ class KeyRing:
             chosen = _newest_active(self._current(now, force=True).keys, alg, now)
         if chosen is None:
             raise NoSigningKeyError(f"no {alg} signing key is available")
-        return ActiveKey(kid=chosen.row.kid, alg=alg, key=chosen.material.private)
+        return _active(chosen)
+
+    def published_keys(self, alg: str) -> list[ActiveKey]:
+        """Every published key of `alg`, newest first: SAML metadata lists them all, so a
+        provider trusts the next key before it signs (the same lead as the JWKS)."""
+        require_supported(alg)
+        now = self._clock.now()
+        return [_active(key) for key in self._published(now) if key.row.alg == alg]
 
     def jwks(self) -> dict[str, list[dict[str, Any]]]:
         """The JWK Set (RFC 7517 §5) of every published key: public members, kid, alg, use."""
@@ -378,6 +387,15 @@ def key_info(row: SigningKey, state: KeyState) -> KeyInfo:
 def _newest(rows: Iterable[SigningKey]) -> SigningKey | None:
     # The same order as the repository's: created last, then activated last.
     return max(rows, key=lambda row: (row.created_at, row.activates_at, row.kid), default=None)
+
+
+def _active(opened: _OpenedKey) -> ActiveKey:
+    return ActiveKey(
+        kid=opened.row.kid,
+        alg=opened.row.alg,
+        key=opened.material.private,
+        created_at=opened.row.created_at,
+    )
 
 
 def _newest_active(keys: Iterable[_OpenedKey], alg: str, now: datetime) -> _OpenedKey | None:

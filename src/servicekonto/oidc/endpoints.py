@@ -6,7 +6,6 @@ import json
 import uuid
 from html import escape
 from typing import Annotated, Any
-from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
@@ -28,7 +27,7 @@ from servicekonto.oidc.metadata import (
 )
 from servicekonto.oidc.server import PlainRequest, PlainResponse, ProviderServer
 from servicekonto.oidc.userinfo import JWT_TYPE, answer_userinfo
-from servicekonto.security.headers import policy_posting_to
+from servicekonto.security.form_post import auto_post_page
 
 router = APIRouter(tags=["oauth"])
 MAX_FORM_FIELDS = 20
@@ -147,21 +146,7 @@ def _answer(outcome: Outcome) -> Response:
 
 
 def _form_post(post: FormPost) -> HTMLResponse:
-    fields = "".join(
-        f'<input type="hidden" name="{escape(name)}" value="{escape(value)}">'
-        for name, value in post.fields.items()
-    )
-    body = (
-        '<!doctype html><html lang="de"><head><meta charset="utf-8"><title>Weiter</title>'
-        '<link rel="stylesheet" href="/static/site.css"></head><body><main class="container">'
-        f'<form id="form-post" method="post" action="{escape(post.action)}">{fields}'
-        '<p><button type="submit" class="button">Weiter zum Verfahren</button></p></form>'
-        '<script src="/static/formpost.js"></script></main></body></html>'
-    )
-    target = urlsplit(post.action)
-    # This page alone may send a form elsewhere: to the client's verified redirect URI.
-    csp = policy_posting_to(f"{target.scheme}://{target.netloc}")
-    headers = {"cache-control": "no-store", "content-security-policy": csp}
+    body, headers = auto_post_page(post.action, post.fields)
     return HTMLResponse(body, headers=headers)
 
 

@@ -12,11 +12,11 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from servicekonto.clients.service import ClientService
+from servicekonto.federation.models import DENY_PATHS, RESUME_PATHS
 from servicekonto.federation.service import FederationService
 from servicekonto.organisations.models import VerificationState
 from servicekonto.organisations.service import OrganisationService
 from servicekonto.web.dependencies import PageDep, SignedInDep, SubmissionDep
-from servicekonto.web.pages.interaction import DENY, RESUME
 from servicekonto.web.rendering import Page, redirect, render
 
 router = APIRouter(include_in_schema=False)
@@ -64,7 +64,7 @@ def choose(
         return _choices(request, page, current.person_id, interaction_id)
     choice = form.get(ACTING_FOR)
     if choice == "cancel":
-        return redirect(page, f"{DENY}{interaction_id}")
+        return redirect(page, f"{DENY_PATHS['oidc']}{interaction_id}")
     organisations: OrganisationService = request.app.state.organisations
     mine = {str(entry.organisation.id) for entry in organisations.mine(current.person_id)}
     if choice != SELF and choice not in mine:
@@ -73,4 +73,4 @@ def choose(
     if not federation.remember(interaction_id, ACTING_FOR, choice):
         raise HTTPException(status_code=404)
     # The front end checks again whether this organisation may be used with the procedure.
-    return redirect(page, f"{RESUME}{interaction_id}")
+    return redirect(page, f"{RESUME_PATHS['oidc']}{interaction_id}")

@@ -1,7 +1,7 @@
 """The pages a procedure's request may need from the person: consent and step-up.
 
-After either, the browser goes back to the OIDC front end's resume address, which answers the
-procedure in its own protocol.
+After either, the browser goes back to the resume address of the protocol front end (OIDC or
+SAML) that made the interaction, which answers the procedure in its own protocol.
 """
 
 from __future__ import annotations
@@ -27,8 +27,6 @@ from servicekonto.web.pages.common import log_in_again
 from servicekonto.web.rendering import redirect, render
 
 router = APIRouter(include_in_schema=False)
-RESUME = "/oidc/authorize/resume/"
-DENY = "/oidc/authorize/deny/"
 
 
 def _interaction(request: Request, interaction_id: uuid.UUID) -> Interaction:
@@ -39,8 +37,19 @@ def _interaction(request: Request, interaction_id: uuid.UUID) -> Interaction:
     return interaction
 
 
-def _scopes(interaction: Interaction) -> set[str]:
-    return set(str(interaction.params["request"].get("scope", "")).split()) - {"openid"}
+def _released(interaction: Interaction) -> list[str]:
+    """What the consent page lists: the front end's own list (SAML), or the scopes' claims."""
+    if "release" in interaction.params:
+        return list(interaction.params["release"])
+    scopes = set(str(interaction.params["request"].get("scope", "")).split()) - {"openid"}
+    return claim_names(scopes)
+
+
+def _consented_to(interaction: Interaction) -> list[str]:
+    """What a consent covers: OIDC scopes, or the SAML attributes' consent words."""
+    if "release" in interaction.params:
+        return sorted(interaction.params["release"])
+    return sorted(set(str(interaction.params["request"].get("scope", "")).split()))
 
 
 @router.get("/interaction/consent/{interaction_id}", response_class=HTMLResponse)
@@ -53,7 +62,8 @@ def consent_form(
         "consent.html",
         interaction_id=interaction_id,
         client_name=interaction.params.get("client_name", interaction.client_id),
-        claims=claim_names(_scopes(interaction)),
+        claims=_released(interaction),
+        display=interaction.params.get("display") or {},
     )
 
 
@@ -67,11 +77,10 @@ def consent(
 ) -> RedirectResponse:
     interaction = _interaction(request, interaction_id)
     if form.get("decision") != "allow":
-        return redirect(page, f"{DENY}{interaction_id}")
+        return redirect(page, interaction.deny_path)
     federation: FederationService = request.app.state.federation
-    scopes = sorted(set(str(interaction.params["request"].get("scope", "")).split()))
-    federation.grant_consent(current.person_id, interaction.client_id, scopes)
-    return redirect(page, f"{RESUME}{interaction_id}")
+    federation.grant_consent(current.person_id, interaction.client_id, _consented_to(interaction))
+    return redirect(page, interaction.resume_path)
 
 
 @router.get("/interaction/step-up/{interaction_id}", response_class=HTMLResponse)
@@ -93,6 +102,8 @@ def step_up_page(
         page,
         "step_up.html",
         interaction_id=interaction_id,
+        resume_path=interaction.resume_path,
+        deny_path=interaction.deny_path,
         client_name=interaction.params.get("client_name", interaction.client_id),
         required=int(required),
         identity_enough=identity_level(proofing) >= required,
@@ -110,6 +121,6 @@ def step_up(
     form: ActionFormDep,
     login: LoginDep,
 ) -> RedirectResponse:
-    _interaction(request, interaction_id)
+    interaction = _interaction(request, interaction_id)
     # Log in afresh: password and then the second factor, and come back to the request.
-    return log_in_again(request, page, login, f"/login?next={RESUME}{interaction_id}")
+    return log_in_again(request, page, login, f"/login?next={interaction.resume_path}")
