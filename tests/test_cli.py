@@ -63,6 +63,9 @@ def test_demo_on_embedded_default_is_idempotent(tmp_path: Path) -> None:
     blobs = [p for p in (tmp_path / "var" / "blobs").rglob("*") if p.is_file()]
     assert len(blobs) == 4, "two safe documents and two register extracts, encrypted"
     assert {o["state"] for o in created["organisations"]} == {"verified", "pending"}
+    sp = created["saml_provider"]
+    assert sp == again["saml_provider"]
+    assert Path(sp["metadata"]).is_file() and Path(sp["key"]).stat().st_mode & 0o077 == 0
 
 
 def test_demo_text_says_how_to_use_it(tmp_path: Path) -> None:

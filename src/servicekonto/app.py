@@ -172,10 +172,19 @@ def _install_services(
     federation = FederationService(database, clock)
     app.state.federation = federation
     app.state.authorization_flow = AuthorizationFlow(app.state.oauth_server, federation)
-    saml = build_saml(settings, database, clock, key_ring, federation, app.state.account_service)
+    saml = build_saml(
+        settings,
+        database,
+        clock,
+        key_ring,
+        federation,
+        app.state.account_service,
+        app.state.login_service,
+    )
     app.state.saml_providers = saml.providers
     app.state.saml_metadata = saml.metadata
     app.state.saml_sso = saml.sso
+    app.state.saml_logout = saml.logout
     _install_safe(app, settings, database, clock, context.notifier)
     _install_staff_and_eid(app, settings, database, clock)
     _install_organisations(app, settings, database, clock, context.notifier)

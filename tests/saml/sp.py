@@ -132,7 +132,9 @@ def register(db: Database, clock: Clock, metadata: bytes, **options: Any) -> Non
     )
     ProviderService(db, clock).add(
         metadata,
-        ProviderOptions(authority_id=ensured.authority.id, **{"consent_required": False, **options}),
+        ProviderOptions(
+            authority_id=ensured.authority.id, **{"consent_required": False, **options}
+        ),
         actor="test",
     )
 

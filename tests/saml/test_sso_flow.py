@@ -118,7 +118,9 @@ def test_consent_page_shows_the_display_information(
     assert resume.startswith("/saml/sso/resume/")
     assert given_name(sp.consume(citizen.get(resume).text)) == [REGISTERED_GIVEN_NAMES]
     # Consent is remembered: the next request goes straight through.
-    assert citizen.get(sp.request(extensions=akdb_extension(display=display)).path).status_code == 200
+    assert (
+        citizen.get(sp.request(extensions=akdb_extension(display=display)).path).status_code == 200
+    )
 
 
 def test_every_consent_label_has_words(browser: Browser) -> None:

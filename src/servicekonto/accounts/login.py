@@ -276,6 +276,17 @@ class LoginService:
             uow.commit()
         self._c.sessions_ended([ended], person_id)
 
+    def end_session(self, session_id: uuid.UUID) -> None:
+        """End one session by id (single logout from a procedure); its listeners are told."""
+        with self._c.database.unit_of_work() as uow:
+            login_session = uow.session.get(LoginSession, session_id)
+            if login_session is None or login_session.revoked_at is not None:
+                return
+            person_id = login_session.person_id
+            self._c.sessions.end(uow.session, login_session, self._c.clock.now())
+            uow.commit()
+        self._c.sessions_ended([session_id], person_id)
+
     def _resend_confirmation(self, person_id: uuid.UUID) -> None:
         with self._c.database.unit_of_work() as uow:
             person = PersonRepository(uow.session).by_id(person_id)

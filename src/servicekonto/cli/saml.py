@@ -13,7 +13,7 @@ from servicekonto.authorities.service import AuthorityService
 from servicekonto.cli.common import ensure_schema, load_cli_settings, open_database
 from servicekonto.clock import SystemClock
 from servicekonto.errors import ConfigurationError
-from servicekonto.saml.metadata import MetadataError, fetch_metadata
+from servicekonto.saml.metadata import MetadataError, fetch_metadata, parse_sp_metadata
 from servicekonto.saml.service import ProviderExistsError, ProviderOptions, ProviderService
 from servicekonto.saml.signing import RSA_PSS_SHA256, RSA_SHA256
 
@@ -61,6 +61,7 @@ def sp_add(  # noqa: PLR0917 - one parameter per command-line option
         raise ConfigurationError(f"--signature {algorithm}: use rsa-sha256 or rsa-pss")
     try:
         document, url = read_metadata(metadata)
+        parse_sp_metadata(document)  # a broken file is reported before the database is opened
     except MetadataError as error:
         raise ConfigurationError(f"--metadata {metadata}: {error}") from None
     settings = load_cli_settings()

@@ -55,7 +55,7 @@ class FederationService:
             uow.session.expunge(interaction)
             return interaction
 
-    def remember(self, interaction_id: uuid.UUID, name: str, value: str) -> bool:
+    def remember(self, interaction_id: uuid.UUID, name: str, value: Any) -> bool:
         """Keep the person's answer to a question of the interaction (e.g. whom they act for)."""
         with self._database.unit_of_work() as uow:
             interaction = uow.session.get(Interaction, interaction_id)

@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from servicekonto.accounts.login import CurrentSession, LoginService
 from servicekonto.saml.issue import PostToProvider
+from servicekonto.saml.logout import LogoutFlow
 from servicekonto.saml.requests import IncomingMessage
 from servicekonto.saml.sso import ErrorPage, Outcome, Redirect, SsoFlow
 from servicekonto.saml.xml import BINDING_POST, BINDING_REDIRECT
@@ -40,16 +41,25 @@ def metadata(request: Request) -> Response:
     return Response(document, media_type=METADATA_TYPE)
 
 
-@router.get(SSO_PATH, summary="SAML SSO, HTTP-Redirect binding", include_in_schema=False)
-def sso_redirect(request: Request) -> Response:
+def redirected_message(request: Request) -> IncomingMessage:
+    """The HTTP-Redirect binding's parameters (SAML bindings §3.4.4), with the raw query."""
     query = request.query_params
-    message = IncomingMessage(
+    parameter = "SAMLResponse" if "SAMLResponse" in query else "SAMLRequest"
+    return IncomingMessage(
         binding=BINDING_REDIRECT,
-        saml_request=query.get("SAMLRequest", ""),
+        saml_request=query.get(parameter, ""),
         relay_state=query.get("RelayState"),
         raw_query=request.scope.get("query_string", b"").decode("latin-1"),
         signed_redirect="Signature" in query or "SigAlg" in query,
+        parameter=parameter,
     )
+
+
+RedirectedDep = Annotated[IncomingMessage, Depends(redirected_message)]
+
+
+@router.get(SSO_PATH, summary="SAML SSO, HTTP-Redirect binding", include_in_schema=False)
+def sso_redirect(request: Request, message: RedirectedDep) -> Response:
     return _answer(_sso(request).start(message, _session(request)))
 
 
@@ -58,11 +68,13 @@ async def posted_message(request: Request) -> IncomingMessage:
     form = await request.form(
         max_files=0, max_fields=MAX_FORM_FIELDS, max_part_size=MAX_FIELD_BYTES
     )
-    saml_request, relay_state = form.get("SAMLRequest"), form.get("RelayState")
+    parameter = "SAMLResponse" if "SAMLResponse" in form else "SAMLRequest"
+    encoded, relay_state = form.get(parameter), form.get("RelayState")
     return IncomingMessage(
         binding=BINDING_POST,
-        saml_request=saml_request if isinstance(saml_request, str) else "",
+        saml_request=encoded if isinstance(encoded, str) else "",
         relay_state=relay_state if isinstance(relay_state, str) else None,
+        parameter=parameter,
     )
 
 
@@ -82,6 +94,43 @@ def sso_resume(request: Request, interaction_id: uuid.UUID) -> Response:
 @router.get(f"{SSO_PATH}/deny/{{interaction_id}}", include_in_schema=False)
 def sso_deny(request: Request, interaction_id: uuid.UUID, reason: str = "consent") -> Response:
     return _answer(_sso(request).deny(interaction_id, reason))
+
+
+@router.get(SLO_PATH, summary="SAML single logout, HTTP-Redirect binding", include_in_schema=False)
+def slo_redirect(request: Request, message: RedirectedDep) -> Response:
+    return _logout(request, message)
+
+
+@router.post(SLO_PATH, summary="SAML single logout, HTTP-POST binding", include_in_schema=False)
+def slo_post(request: Request, message: PostedDep) -> Response:
+    return _logout(request, message)
+
+
+@router.get("/saml/logout/{chain_id}", include_in_schema=False)
+def idp_logout(request: Request, chain_id: uuid.UUID) -> Response:
+    """IdP-initiated single logout, started by the hosted logout page."""
+    return _answer(_logout_flow(request).step(chain_id))
+
+
+def _logout(request: Request, message: IncomingMessage) -> Response:
+    flow = _logout_flow(request)
+    if message.parameter == "SAMLResponse":
+        return _answer(flow.provider_response(message))
+    outcome = flow.provider_request(message)
+    response = _answer(outcome)
+    if isinstance(outcome, ErrorPage):
+        return response  # refused: nothing was ended, the browser keeps its session
+    settings = request.app.state.settings
+    # The provider logged the person out: this browser's session is over here too.
+    response.delete_cookie(
+        settings.session.cookie_name, path="/", secure=settings.https, httponly=True, samesite="lax"
+    )
+    return response
+
+
+def _logout_flow(request: Request) -> LogoutFlow:
+    flow: LogoutFlow = request.app.state.saml_logout
+    return flow
 
 
 def _session(request: Request) -> CurrentSession | None:

@@ -52,10 +52,11 @@ class Unreadable(Exception):  # noqa: N818 - a verdict on the message, shown on 
 @dataclass(frozen=True)
 class IncomingMessage:
     binding: str  # BINDING_REDIRECT or BINDING_POST
-    saml_request: str
+    saml_request: str  # the encoded message (SAMLRequest, or SAMLResponse at the logout endpoint)
     relay_state: str | None
     raw_query: str = ""  # the redirect binding's signature covers the query as sent
     signed_redirect: bool = False
+    parameter: str = "SAMLRequest"
 
 
 @dataclass(frozen=True)
@@ -85,7 +86,7 @@ class Received:
     acs: Endpoint
 
 
-def decode(message: IncomingMessage) -> etree._Element:
+def decode(message: IncomingMessage, expected: str = "AuthnRequest") -> etree._Element:
     try:
         if message.binding == BINDING_POST:
             raw = base64.b64decode(message.saml_request, validate=False)
@@ -97,8 +98,12 @@ def decode(message: IncomingMessage) -> etree._Element:
         root = parse(raw)
     except XMLRejected as rejected:
         raise Unreadable(f"The SAML request is not acceptable XML ({rejected}).") from None
-    if root.tag != qname(SAMLP, "AuthnRequest") or root.get("Version") != "2.0":
-        raise Unreadable("The message is not a SAML 2.0 AuthnRequest.")
+    if any(isinstance(node, etree._Comment) for node in root.iter()):
+        # A comment splits a name into two text nodes that parsers join or cut differently
+        # (the NameID-comment attack); a protocol message has no need of one.
+        raise Unreadable("Comments are not allowed inside a SAML message.")
+    if root.tag != qname(SAMLP, expected) or root.get("Version") != "2.0":
+        raise Unreadable(f"The message is not a SAML 2.0 {expected}.")
     return root
 
 
@@ -108,7 +113,7 @@ def claimed_issuer(root: etree._Element) -> str:
     except XMLRejected:
         issuer = None
     if not issuer:
-        raise Unreadable("The AuthnRequest names no Issuer.")
+        raise Unreadable("The message names no Issuer.")
     return issuer
 
 

@@ -19,6 +19,9 @@ from servicekonto.saml.signing import RSA_SHA256, SIGNATURE_ALGORITHMS
 from servicekonto.store.engine import Database
 
 
+MAX_ENTITY_ID = 100
+
+
 class ProviderExistsError(ServicekontoError):
     """A provider with this entityID is registered already."""
 
@@ -56,6 +59,11 @@ class ProviderService:
     def add(self, metadata_xml: bytes, options: ProviderOptions, actor: str) -> RegisteredProvider:
         """Register a provider from its metadata (MetadataError when the file is unusable)."""
         parsed = parse_sp_metadata(metadata_xml)
+        if len(parsed.entity_id) > MAX_ENTITY_ID:
+            # Consents, releases and subjects name a procedure in 100 characters, as for OIDC.
+            raise MetadataError(
+                f"an entityID longer than {MAX_ENTITY_ID} characters is not supported"
+            )
         if options.signature_algorithm not in SIGNATURE_ALGORITHMS:
             raise MetadataError(f"unsupported signature algorithm {options.signature_algorithm}")
         now = self._clock.now()

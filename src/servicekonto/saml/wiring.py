@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from servicekonto.accounts.login import LoginService
 from servicekonto.accounts.service import AccountService
 from servicekonto.clock import Clock
 from servicekonto.config import Settings
@@ -12,6 +13,7 @@ from servicekonto.keys.service import KeyRing
 from servicekonto.saml.credentials import SamlCredentials
 from servicekonto.saml.endpoints import SLO_PATH, SSO_PATH, entity_id
 from servicekonto.saml.issue import AnswerBuilder
+from servicekonto.saml.logout import LogoutFlow
 from servicekonto.saml.published import PublishedMetadata
 from servicekonto.saml.service import ProviderService
 from servicekonto.saml.sso import SsoFlow
@@ -25,6 +27,7 @@ class SamlParts:
     credentials: SamlCredentials
     metadata: PublishedMetadata
     sso: SsoFlow
+    logout: LogoutFlow
 
 
 def build_saml(  # noqa: PLR0917 - the app's shared services, each once
@@ -34,6 +37,7 @@ def build_saml(  # noqa: PLR0917 - the app's shared services, each once
     keys: KeyRing,
     federation: FederationService,
     accounts: AccountService,
+    login: LoginService,
 ) -> SamlParts:
     issuer = entity_id(settings.issuer)
     sso_url, slo_url = settings.issuer + SSO_PATH, settings.issuer + SLO_PATH
@@ -53,4 +57,12 @@ def build_saml(  # noqa: PLR0917 - the app's shared services, each once
         credentials=credentials,
         metadata=PublishedMetadata(credentials, issuer, sso_url, slo_url),
         sso=SsoFlow(sso_url, providers, federation, answers),
+        logout=LogoutFlow(
+            issuer=issuer,
+            providers=providers,
+            federation=federation,
+            credentials=credentials,
+            end_session=login.end_session,
+            clock=clock,
+        ),
     )

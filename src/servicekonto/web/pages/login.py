@@ -7,7 +7,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
-from servicekonto.accounts.login import LoginResult, LoginStatus
+from servicekonto.accounts.login import LoginResult, LoginService, LoginStatus
 from servicekonto.web.dependencies import (
     ActionFormDep,
     JsonCallDep,
@@ -147,4 +147,17 @@ def passkey_login(request: Request, call: JsonCallDep, login: LoginDep) -> Respo
 def logout(
     page: PageDep, request: Request, form: ActionFormDep, login: LoginDep
 ) -> RedirectResponse:
-    return log_in_again(request, page, login, "/?signed_out=1")
+    return log_in_again(request, page, login, _after_logout(request, login))
+
+
+def _after_logout(request: Request, login: LoginService) -> str:
+    """Where the browser goes once the session ends: through the SAML providers this session
+    logged in to (single logout), or straight to the signed-out start page.
+
+    The SAML front end is reached through the app's state, not imported: pages and protocol
+    front ends are independent entry points (STYLE.md layers).
+    """
+    saml_logout = getattr(request.app.state, "saml_logout", None)
+    current = login.current(session_cookie(request))
+    chain = saml_logout.begin(current.session_id) if saml_logout and current else None
+    return f"/saml/logout/{chain}" if chain else "/?signed_out=1"
