@@ -14,9 +14,10 @@ import hashlib
 import hmac
 import unicodedata
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 from urllib.parse import urlsplit
 
+from servicekonto.federation.attributes import PersonData
 from servicekonto.trust.levels import SECOND_FACTORS, AuthMethod, TrustLevel, identity_level
 
 URI_FORMAT = "urn:oasis:names:tc:SAML:2.0:attrname-format:uri"
@@ -58,24 +59,10 @@ NOT_HELD = frozenset({"gender", "nationality"})
 COUNTRY = "DE"
 
 
-class SamlPerson(Protocol):
-    email: str
-    academic_title: str | None
-    given_names: str
-    family_name: str
-    birth_name: str | None
-    birth_place: str
-    street: str
-    house_number: str
-    postal_code: str
-    city: str
+class SamlPerson(PersonData, Protocol):
+    """The person data both protocols release, and how the identity was proven."""
+
     identity_proofing: str
-
-    @property
-    def email_verified(self) -> bool: ...
-
-    @property
-    def birth_date(self) -> Any: ...
 
 
 @dataclass(frozen=True)
