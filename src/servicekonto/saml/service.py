@@ -18,7 +18,6 @@ from servicekonto.saml.repository import ProviderRepository
 from servicekonto.saml.signing import RSA_SHA256, SIGNATURE_ALGORITHMS
 from servicekonto.store.engine import Database
 
-
 MAX_ENTITY_ID = 100
 
 
