@@ -65,7 +65,8 @@ def test_demo_on_embedded_default_is_idempotent(tmp_path: Path) -> None:
     assert {o["state"] for o in created["organisations"]} == {"verified", "pending"}
     sp = created["saml_provider"]
     assert sp == again["saml_provider"]
-    assert Path(sp["metadata"]).is_file() and Path(sp["key"]).stat().st_mode & 0o077 == 0
+    assert (tmp_path / sp["metadata"]).is_file()
+    assert (tmp_path / sp["key"]).stat().st_mode & 0o077 == 0, "the demo SP's key is private"
 
 
 def test_demo_text_says_how_to_use_it(tmp_path: Path) -> None:
