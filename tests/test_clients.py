@@ -7,6 +7,7 @@ import json
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
+from time import monotonic
 from typing import Any
 
 import pytest
@@ -29,7 +30,7 @@ from servicekonto.clients.errors import (
 )
 from servicekonto.clients.models import OidcClient
 from servicekonto.clients.schemas import ClientOut, ClientSpec
-from servicekonto.clients.service import ClientService, digester_for
+from servicekonto.clients.service import CLIENT_CACHE_SECONDS, ClientService, digester_for
 from servicekonto.clock import FixedClock
 from servicekonto.config import load_settings, with_secret_key
 from servicekonto.errors import ConfigurationError
@@ -128,6 +129,57 @@ def test_rotation_replaces_the_secret_at_once(
     assert rotated.secret_rotated_at == clock.now()
     assert not service.authenticate_secret("vg-cochem.hundesteuer", old)
     assert service.authenticate_secret("vg-cochem.hundesteuer", rotated.client_secret)
+
+
+def test_the_token_endpoints_lookup_checks_the_secret_and_forgets_on_changes(
+    db: Database, service: ClientService, clock: FixedClock, authorities: dict[str, uuid.UUID]
+) -> None:
+    secret = service.add(spec(), authorities["vg-cochem"], actor="test").client_secret
+    assert secret is not None
+    record = service.lookup("vg-cochem.hundesteuer")
+    assert record is not None
+    assert service.secret_matches(record, secret)
+    assert not service.secret_matches(record, secret + "x")
+    assert not service.secret_matches(None, secret)
+    assert service.lookup("vg-cochem.unknown") is None
+    # Another service on the same database (the admin API, the tests) shares the cache and
+    # forgets a client it changed, so the change counts at once in this process.
+    other = ClientService(db, clock, digester_for(TEST_SECRET_KEY))
+    rotated = other.rotate_secret("vg-cochem.hundesteuer", actor="test").client_secret
+    assert rotated is not None
+    fresh = service.lookup("vg-cochem.hundesteuer")
+    assert fresh is not None
+    assert not service.secret_matches(fresh, secret)
+    assert service.secret_matches(fresh, rotated)
+    other.disable("vg-cochem.hundesteuer", actor="test")
+    disabled = service.lookup("vg-cochem.hundesteuer")
+    assert disabled is not None
+    assert disabled.client.disabled
+    assert not service.secret_matches(disabled, rotated)
+
+
+def test_a_client_changed_elsewhere_counts_within_the_cache_lifetime(
+    db: Database,
+    service: ClientService,
+    authorities: dict[str, uuid.UUID],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Another process (a worker, the CLI) disables a client: this one refuses it within
+    CLIENT_CACHE_SECONDS, not at once."""
+    service.add(spec(), authorities["vg-cochem"], actor="test")
+    assert service.lookup("vg-cochem.hundesteuer") is not None
+    with db.unit_of_work() as uow:  # as another process would: past this process's cache
+        row = uow.session.scalars(select(OidcClient).filter_by(client_id="vg-cochem.hundesteuer"))
+        row.one().disabled_at = datetime(2026, 5, 4, tzinfo=UTC)
+        uow.commit()
+    cached = service.lookup("vg-cochem.hundesteuer")
+    assert cached is not None
+    assert not cached.client.disabled
+    later = monotonic() + CLIENT_CACHE_SECONDS + 0.1
+    monkeypatch.setattr("servicekonto.clients.service.monotonic", lambda: later)
+    reread = service.lookup("vg-cochem.hundesteuer")
+    assert reread is not None
+    assert reread.client.disabled
 
 
 def test_disabled_clients_do_not_authenticate_and_disabling_twice_changes_nothing(

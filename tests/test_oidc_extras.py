@@ -22,7 +22,7 @@ from servicekonto.authorities.schemas import AuthoritySpec
 from servicekonto.authorities.service import AuthorityService
 from servicekonto.clients.models import OidcClient
 from servicekonto.clients.schemas import ClientSpec
-from servicekonto.clients.service import ClientService, digester_for
+from servicekonto.clients.service import ClientService, cache_for, digester_for
 from servicekonto.clock import FixedClock
 from servicekonto.config import Settings
 from servicekonto.i18n.catalog import Translator
@@ -512,6 +512,8 @@ def _sign_userinfo_with(db: Database, client_id: str, alg: str | None) -> None:
         client = uow.session.scalars(select(OidcClient).filter_by(client_id=client_id)).one()
         client.userinfo_signed_response_alg = alg
         uow.commit()
+    # Written past ClientService, so its short cache of client rows is told here.
+    cache_for(db).forget(client_id)
 
 
 @pytest.mark.parametrize("alg", ["ES256", "RS256"])

@@ -708,22 +708,28 @@ def test_a_replay_while_the_winner_is_answered_revokes_its_tokens(
     citizen: Browser, procedure: Procedure, web_app: FastAPI, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     server: ProviderServer = web_app.state.oauth_server
-    redeem_code = server.grants.redeem_code
-    replays: list[object] = []
+    save_token = server.save_token
+    replays: list[Any] = []
 
-    def winner_then_replay(code: str, client_id: str, now: Any) -> Any:
-        grant = redeem_code(code, client_id, now)
-        # The replay comes in right after the winner's redemption committed (as in the race).
-        replays.append(redeem_code(code, client_id, now))
-        return grant
+    def winner_then_replay(token: dict[str, Any], request: Any) -> None:
+        save_token(token, request)
+        # The replay comes in right after the winner's tokens committed, while its ID token is
+        # still being made (as in the race).
+        monkeypatch.setattr(server, "save_token", save_token)
+        replays.append(server.create_token_response(request_of(request)))
 
-    monkeypatch.setattr(server.grants, "redeem_code", winner_then_replay)
+    monkeypatch.setattr(server, "save_token", winner_then_replay)
     response = redeem(citizen, procedure, get_code(citizen, procedure))
     assert response.status_code == 200
-    assert replays == [None], "the replay was refused"
+    assert [answer.body.get("error") for answer in replays] == ["invalid_grant"]
     issued = response.json()
     assert not active(citizen, procedure, issued["access_token"])
     token_error(refresh(citizen, procedure, issued["refresh_token"]), "invalid_grant")
+
+
+def request_of(request: Any) -> PlainRequest:
+    """The PlainRequest an authlib request was made from, to send it again."""
+    return PlainRequest(request.method, request.uri, dict(request.headers), dict(request.form))
 
 
 def test_an_altered_id_token_hint_is_refused_and_raises_nothing(

@@ -360,11 +360,9 @@ class AccountService:
         return count
 
     def profile(self, person_id: uuid.UUID) -> Person | None:
-        with self._c.database.unit_of_work() as uow:
-            person = PersonRepository(uow.session).by_id(person_id)
-            if person is not None:
-                uow.session.expunge(person)
-            return person
+        # One read, no transaction (every userinfo answer asks for it); detached on close.
+        with self._c.database.reader() as session:
+            return PersonRepository(session).by_id(person_id)
 
     def set_locale(self, person_id: uuid.UUID, locale: str) -> None:
         with self._c.database.unit_of_work() as uow:

@@ -6,7 +6,11 @@ a keyed digest: a copy of the database authenticates no one.
 
 from __future__ import annotations
 
+import threading
 import uuid
+import weakref
+from dataclasses import dataclass
+from time import monotonic
 
 from sqlalchemy.exc import IntegrityError
 
@@ -32,6 +36,62 @@ from servicekonto.store.uow import UnitOfWork
 
 SECRET_DIGEST_PURPOSE = "client-secret"
 SECRET_KIND = "cs"  # handed out as sk_cs_…
+# How long the token endpoints trust a client row they read (see ClientCache): a client disabled
+# or given a new secret by another process (another worker, the CLI) is refused by this one
+# within this many seconds; by the process that made the change at once.
+CLIENT_CACHE_SECONDS = 5.0
+
+
+@dataclass(frozen=True)
+class ClientRecord:
+    """A client as the token endpoints need it: its registration and its secret's digest."""
+
+    client: ClientOut
+    secret_digest: str | None
+
+
+class ClientCache:
+    """Client rows of one database, each kept for CLIENT_CACHE_SECONDS after it was read.
+
+    Every token, introspection and userinfo request authenticates or checks a client; reading
+    its row each time was a third of the token endpoint's database work. Only clients that
+    exist are kept (an unknown id must not fill memory), and every change made through a
+    ClientService in this process forgets the client at once.
+    """
+
+    def __init__(self, seconds: float = CLIENT_CACHE_SECONDS) -> None:
+        self._seconds = seconds
+        self._entries: dict[str, tuple[float, ClientRecord]] = {}
+        # When each client was last forgotten: a row read before that is not put back.
+        self._forgotten: dict[str, float] = {}
+
+    def get(self, client_id: str) -> ClientRecord | None:
+        entry = self._entries.get(client_id)
+        if entry is None or monotonic() - entry[0] > self._seconds:
+            return None
+        return entry[1]
+
+    def put(self, record: ClientRecord, read_at: float) -> None:
+        client_id = record.client.client_id
+        if read_at > self._forgotten.get(client_id, float("-inf")):
+            self._entries[client_id] = (read_at, record)
+
+    def forget(self, client_id: str) -> None:
+        self._forgotten[client_id] = monotonic()
+        self._entries.pop(client_id, None)
+
+
+_caches: weakref.WeakKeyDictionary[Database, ClientCache] = weakref.WeakKeyDictionary()
+_caches_lock = threading.Lock()
+
+
+def cache_for(database: Database) -> ClientCache:
+    """One cache per database handle, shared by every ClientService of this process on it."""
+    with _caches_lock:
+        cache = _caches.get(database)
+        if cache is None:
+            cache = _caches[database] = ClientCache()
+        return cache
 
 
 def digester_for(root_secret: str) -> Digester:
@@ -43,6 +103,7 @@ class ClientService:
         self._database = database
         self._clock = clock
         self._digester = digester
+        self._cache = cache_for(database)
         # Compared against when there is no digest to compare with, so that an unknown client
         # id costs the same time as a wrong secret and timing does not reveal which ids exist.
         self._decoy_digest = digester.digest(new_token(SECRET_KIND))
@@ -65,6 +126,28 @@ class ClientService:
             client = ClientRepository(uow.session).by_client_id(client_id)
             return None if client is None else ClientOut.model_validate(client)
 
+    def lookup(self, client_id: str) -> ClientRecord | None:
+        """The client with its secret's digest, from the cache if read in the last seconds."""
+        cached = self._cache.get(client_id)
+        if cached is not None:
+            return cached
+        read_at = monotonic()
+        with self._database.reader() as session:
+            client = ClientRepository(session).by_client_id(client_id)
+            if client is None:
+                return None
+            record = ClientRecord(ClientOut.model_validate(client), client.secret_digest)
+        self._cache.put(record, read_at)
+        return record
+
+    def secret_matches(self, record: ClientRecord | None, secret: str) -> bool:
+        """True only for an enabled client whose secret matches, compared in constant time."""
+        usable = record is not None and not record.client.disabled
+        expected = record.secret_digest if record is not None and usable else None
+        # The digest work is done either way (see _decoy_digest).
+        matches = self._digester.matches(secret, expected or self._decoy_digest)
+        return matches and expected is not None
+
     def rotate_secret(
         self, client_id: str, actor: str, secret: str | None = None
     ) -> ClientWithSecret:
@@ -85,6 +168,7 @@ class ClientService:
             record(uow.session, self._clock, _entry("client.secret_rotated", client, actor))
             result = _with_secret(client, secret)
             uow.commit()
+        self._cache.forget(client_id)
         return result
 
     def disable(self, client_id: str, actor: str) -> ClientOut:
@@ -99,6 +183,7 @@ class ClientService:
             record(uow.session, self._clock, _entry("client.disabled", client, actor))
             result = ClientOut.model_validate(client)
             uow.commit()
+        self._cache.forget(client_id)
         return result
 
     def authenticate_secret(self, client_id: str, secret: str) -> bool:

@@ -1,8 +1,8 @@
 """The authorization code and refresh token grants, and the ID token, over our storage.
 
-Codes and refresh tokens are consumed with a guarded UPDATE inside `GrantStore`; authlib sees
-an already-consumed code as the record to validate, so `delete_authorization_code` has nothing
-left to do.
+Codes and refresh tokens are consumed with a guarded UPDATE inside `GrantStore`, in the same
+transaction that records the tokens issued from them (`TokenWrites`, written when authlib
+saves the token), so `delete_authorization_code` has nothing left to do.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import hashlib
 import hmac
 import json
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -21,11 +21,12 @@ from authlib.oidc.core.grants import OpenIDCode
 
 from servicekonto.federation.attributes import verified_claims_for
 from servicekonto.security.secrets import new_token
-from servicekonto.tokens.codes import CODE_KIND, Grant
+from servicekonto.tokens.codes import CODE_KIND, Grant, NewRefresh, Redeemable
+from servicekonto.tokens.service import IssuedAccessToken
 
 if TYPE_CHECKING:
     from servicekonto.oidc.adapters import RegisteredClient
-    from servicekonto.oidc.server import ProviderServer
+    from servicekonto.oidc.server import PlainOAuth2Request, ProviderServer
 
 ID_TOKEN_SECONDS = 300
 CLAIMS_MEMBERS = ("userinfo", "id_token")
@@ -46,7 +47,7 @@ class EndUser:
     subject: str = ""
     claims_request: dict[str, Any] | None = None
     # Set by the refresh grant: the rotated token to hand out.
-    next_refresh_token: str | None = None
+    next_refresh: NewRefresh | None = None
     # Whom the person acts for, when the procedure asked for scope `organisation`.
     organisation_id: uuid.UUID | None = None
 
@@ -134,7 +135,41 @@ def requested_for(claims_request: dict[str, Any] | None, member: str) -> dict[st
     return wanted if isinstance(wanted, dict) else {}
 
 
-class CodeGrant(grants.AuthorizationCodeGrant):  # type: ignore[misc]
+@dataclass
+class TokenWrites:
+    """What a token request writes: one transaction when authlib saves the token.
+
+    The grant finds its code or refresh token without consuming it and the tokens are made
+    and signed with no connection held; `ProviderServer.save_token` then consumes, records
+    and commits in one unit of work, before the answer leaves (STYLE habit 8).
+    """
+
+    consume: Redeemable | None = None
+    access_tokens: list[IssuedAccessToken] = field(default_factory=list)
+    refresh_tokens: list[NewRefresh] = field(default_factory=list)
+
+
+class TokensForThisRequest:
+    """A grant whose tokens are collected in its request's TokenWrites.
+
+    authlib's grants ask `server.generate_token`, which has no request; this hands it over.
+    """
+
+    server: ProviderServer
+    request: PlainOAuth2Request
+
+    def generate_token(
+        self,
+        user: EndUser | None = None,
+        scope: str | None = None,
+        grant_type: str | None = None,
+        expires_in: int | None = None,
+        include_refresh_token: bool = True,
+    ) -> dict[str, Any]:
+        return self.server.issue_tokens(self.request, user, scope or "", include_refresh_token)
+
+
+class CodeGrant(TokensForThisRequest, grants.AuthorizationCodeGrant):  # type: ignore[misc]
     TOKEN_ENDPOINT_AUTH_METHODS = (
         "client_secret_basic",
         "client_secret_post",
@@ -169,11 +204,14 @@ class CodeGrant(grants.AuthorizationCodeGrant):  # type: ignore[misc]
 
     def query_authorization_code(self, code: str, client: RegisteredClient) -> CodeRecord | None:
         server: ProviderServer = self.server
-        grant = server.grants.redeem_code(code, client.get_client_id(), server.clock.now())
-        return CodeRecord(grant) if grant is not None else None
+        found = server.grants.find_code(code, client.get_client_id(), server.clock.now())
+        if found is None:
+            return None
+        self.request.writes.consume = found
+        return CodeRecord(found.grant)
 
     def delete_authorization_code(self, authorization_code: CodeRecord) -> None:
-        """Already consumed when it was looked up."""
+        """Consumed by `ProviderServer.save_token`, with the tokens issued from it."""
 
     def authenticate_user(self, authorization_code: CodeRecord) -> EndUser:
         server: ProviderServer = self.server
@@ -190,7 +228,7 @@ class CodeGrant(grants.AuthorizationCodeGrant):  # type: ignore[misc]
         )
 
 
-class RotatingRefreshGrant(grants.RefreshTokenGrant):  # type: ignore[misc]
+class RotatingRefreshGrant(TokensForThisRequest, grants.RefreshTokenGrant):  # type: ignore[misc]
     TOKEN_ENDPOINT_AUTH_METHODS = (
         "client_secret_basic",
         "client_secret_post",
@@ -202,16 +240,18 @@ class RotatingRefreshGrant(grants.RefreshTokenGrant):  # type: ignore[misc]
     def authenticate_refresh_token(self, refresh_token: str) -> RefreshRecord | None:
         server: ProviderServer = self.server
         client_id = self.request.client.get_client_id() if self.request.client else ""
-        rotated = server.grants.rotate_refresh(refresh_token, client_id, server.clock.now())
-        if rotated is None:
+        now = server.clock.now()
+        found = server.grants.find_refresh(refresh_token, client_id, now)
+        if found is None:
             return None
-        grant, fresh = rotated
+        grant = found.grant
         organisation_id = acting_for(grant.claims_request)
         if organisation_id is not None and (
             server.organisation_claim(grant.person_id, organisation_id) is None
         ):
             return None  # removed from the organisation: no token that acts for it any more
-        return RefreshRecord(grant, fresh)
+        self.request.writes.consume = found
+        return RefreshRecord(grant, server.grants.new_refresh(grant, now))
 
     def authenticate_user(self, refresh_token: RefreshRecord) -> EndUser:
         server: ProviderServer = self.server
@@ -225,17 +265,17 @@ class RotatingRefreshGrant(grants.RefreshTokenGrant):  # type: ignore[misc]
             family_id=grant.family_id,
             subject=server.subject(self.request.client, grant.person_id),
             claims_request=grant.claims_request,
-            next_refresh_token=refresh_token.fresh,
+            next_refresh=refresh_token.fresh,
         )
 
     def revoke_old_credential(self, refresh_token: RefreshRecord) -> None:
-        """Already used up by the rotation."""
+        """Consumed by `ProviderServer.save_token`, with the rotated token written."""
 
 
 @dataclass
 class RefreshRecord:
     grant: Grant
-    fresh: str
+    fresh: NewRefresh
 
     def get_scope(self) -> str:
         return self.grant.scope

@@ -2,6 +2,12 @@
 
 Requests come in as `PlainRequest` (method, URL, headers, form) and responses go out as
 `PlainResponse`; only `endpoints.py` converts from and to Starlette (STYLE habit 11).
+
+A token request writes in one unit of work: the code or refresh token it consumes and the
+tokens it issues, committed once when authlib saves the token (`TokenWrites`), before the
+answer leaves (STYLE habit 8). No connection is held while tokens are signed or while the ID
+token's claims are read, so a request never waits for a second connection while holding one.
+The client is read from a short per-process cache (`ClientService.lookup`).
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from authlib.oauth2.rfc6749 import (
     AuthorizationServer,
+    InvalidGrantError,
     InvalidScopeError,
     OAuth2Error,
     OAuth2Request,
@@ -31,7 +38,15 @@ from servicekonto.federation.attributes import VerifiedPerson
 from servicekonto.keys.service import KeyRing
 from servicekonto.oidc.adapters import AccessTokenRecord, RegisteredClient
 from servicekonto.oidc.client_auth import PrivateKeyJwt
-from servicekonto.oidc.grants import CodeGrant, EndUser, IdToken, RotatingRefreshGrant, subject_for
+from servicekonto.oidc.grants import (
+    CodeGrant,
+    EndUser,
+    IdToken,
+    RotatingRefreshGrant,
+    TokensForThisRequest,
+    TokenWrites,
+    subject_for,
+)
 from servicekonto.oidc.metadata import PAR_PATH, TOKEN_PATH
 from servicekonto.oidc.remote_jwks import RemoteJwks
 from servicekonto.tokens.codes import Grant, GrantStore
@@ -85,6 +100,7 @@ class PlainOAuth2Request(OAuth2Request):  # type: ignore[misc]
         self._args = dict(parse_qsl(urlsplit(request.url).query, keep_blank_values=True))
         self._form = dict(request.form)
         self.payload = BasicOAuth2Payload({**self._args, **self._form})
+        self.writes = TokenWrites()
 
     @property
     def args(self) -> dict[str, str]:
@@ -95,7 +111,7 @@ class PlainOAuth2Request(OAuth2Request):  # type: ignore[misc]
         return self._form
 
 
-class ServiceCredentials(ClientCredentialsGrant):  # type: ignore[misc]
+class ServiceCredentials(TokensForThisRequest, ClientCredentialsGrant):  # type: ignore[misc]
     """RFC 6749 §4.4 for procedure-to-service calls, secret-authenticated clients only."""
 
     TOKEN_ENDPOINT_AUTH_METHODS = SECRET_METHODS
@@ -171,7 +187,6 @@ class ProviderServer(AuthorizationServer):  # type: ignore[misc]
         self.people = people
         self.remote_keys = remote_keys or RemoteJwks(clock)
         self.organisation_claim: OrganisationClaim = organisation_claim or (lambda _p, _o: None)
-        self.register_token_generator("default", self._generate_token)
         self.register_grant(ServiceCredentials)
         # PKCE is required of public clients; S256 only (RFC 9700 §2.1.1: no "plain").
         challenge = CodeChallenge(required=True)
@@ -192,18 +207,33 @@ class ProviderServer(AuthorizationServer):  # type: ignore[misc]
     # --- what authlib asks of us -------------------------------------------------------------
 
     def query_client(self, client_id: str) -> RegisteredClient | None:
-        client = self.clients.get(client_id) if client_id and len(client_id) <= 100 else None
-        if client is None or client.disabled:
+        record = self.clients.lookup(client_id) if client_id and len(client_id) <= 100 else None
+        if record is None or record.client.disabled:
             return None
-        return RegisteredClient(client, self.clients.authenticate_secret)
+        return RegisteredClient(
+            record.client, lambda _client_id, secret: self.clients.secret_matches(record, secret)
+        )
 
-    def save_token(self, token: dict[str, Any], request: OAuth2Request) -> None:
-        """Nothing to do: `TokenService.issue` recorded the token when it was made."""
+    def save_token(self, token: dict[str, Any], request: PlainOAuth2Request) -> None:
+        """Consume the code or refresh token and record the new tokens: one transaction."""
+        writes = request.writes
+        now = self.clock.now()
+        with self.grants.database.unit_of_work() as uow:
+            if writes.consume is not None and not self.grants.consume(
+                uow.session, writes.consume, now
+            ):
+                uow.commit()  # another request used it first: a replay, its family revoked
+                raise InvalidGrantError()
+            for issued in writes.access_tokens:
+                self.tokens.record(uow.session, issued)
+            for refresh in writes.refresh_tokens:
+                self.grants.add_refresh(uow.session, refresh)
+            uow.commit()
 
     def send_signal(self, name: str, *args: Any, **kwargs: Any) -> None:
         """No listeners: audit and logging happen in the services."""
 
-    def create_oauth2_request(self, request: PlainRequest) -> OAuth2Request:
+    def create_oauth2_request(self, request: PlainRequest) -> PlainOAuth2Request:
         return PlainOAuth2Request(request)
 
     def create_json_request(self, request: PlainRequest) -> Any:
@@ -217,24 +247,26 @@ class ProviderServer(AuthorizationServer):  # type: ignore[misc]
 
     # --- tokens ---------------------------------------------------------------------------------
 
-    def _generate_token(  # noqa: PLR0917 - the signature authlib calls generators with
-        self,
-        grant_type: str,
-        client: RegisteredClient,
-        user: Any = None,
-        scope: str | None = None,
-        expires_in: int | None = None,
-        include_refresh_token: bool = True,
+    def issue_tokens(
+        self, request: PlainOAuth2Request, user: EndUser | None, scope: str, with_refresh: bool
     ) -> dict[str, Any]:
+        """The token response; what it issued is written by `save_token`."""
+        client: RegisteredClient = request.client
         if isinstance(user, EndUser):
-            return self._person_token(client, user, scope or "", include_refresh_token)
-        requested = set((scope or "").split())
+            return self._person_token(request.writes, client, user, scope, with_refresh)
+        return self._service_token(request.writes, client, scope)
+
+    def _service_token(
+        self, writes: TokenWrites, client: RegisteredClient, scope: str
+    ) -> dict[str, Any]:
+        requested = set(scope.split())
         allowed = set(client.client.scopes) & SERVICE_SCOPES
         if not requested or not requested <= allowed:
             # RFC 6749 §5.2: a scope the client may not have is refused, not silently trimmed.
             raise InvalidScopeError()
         granted = " ".join(sorted(requested))
         issued = self.tokens.issue(client.get_client_id(), granted)
+        writes.access_tokens.append(issued)
         return {
             "token_type": "Bearer",
             "access_token": issued.token,
@@ -243,7 +275,12 @@ class ProviderServer(AuthorizationServer):  # type: ignore[misc]
         }
 
     def _person_token(
-        self, client: RegisteredClient, user: EndUser, scope: str, with_refresh: bool
+        self,
+        writes: TokenWrites,
+        client: RegisteredClient,
+        user: EndUser,
+        scope: str,
+        with_refresh: bool,
     ) -> dict[str, Any]:
         issued = self.tokens.issue(
             client.get_client_id(),
@@ -253,19 +290,19 @@ class ProviderServer(AuthorizationServer):  # type: ignore[misc]
             subject=user.subject,
             claims_request=user.claims_request,
         )
+        writes.access_tokens.append(issued)
         token: dict[str, Any] = {
             "token_type": "Bearer",
             "access_token": issued.token,
             "expires_in": issued.expires_in,
             "scope": scope,
         }
-        refresh = user.next_refresh_token
+        refresh = user.next_refresh
         if refresh is None and with_refresh:
-            refresh = self.grants.issue_refresh(
-                self._grant_of(client, user, scope), self.clock.now()
-            )
+            refresh = self.grants.new_refresh(self._grant_of(client, user, scope), self.clock.now())
         if refresh is not None:
-            token["refresh_token"] = refresh
+            writes.refresh_tokens.append(refresh)
+            token["refresh_token"] = refresh.token
         return token
 
     def _grant_of(self, client: RegisteredClient, user: EndUser, scope: str) -> Grant:

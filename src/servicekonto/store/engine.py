@@ -2,34 +2,77 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event, make_url, text
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import ConnectionPoolEntry
 
 from servicekonto.config import DatabaseSettings
 from servicekonto.errors import DatabaseUnavailableError
 from servicekonto.store.uow import UnitOfWork
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
+# A pooled connection unused this long is pinged before it is handed out (see below).
+IDLE_PING_SECONDS = 5.0
+# Connections are replaced after this long, before a server or firewall idle limit closes them.
+POOL_RECYCLE_SECONDS = 1800
+_LAST_USED = "servicekonto_last_used"
 
 
 def create_database_engine(url: str, settings: DatabaseSettings | None = None) -> Engine:
     settings = settings or DatabaseSettings()
     if url.startswith("sqlite"):
         return _sqlite_engine(url, settings)
-    return create_engine(
+    engine = create_engine(
         url,
         echo=settings.echo,
         pool_size=settings.pool_size,
         max_overflow=settings.max_overflow,
-        pool_pre_ping=True,
+        pool_recycle=POOL_RECYCLE_SECONDS,
+        # The most recently returned connection first: busy connections stay busy (no ping),
+        # the spare ones age and are pinged or recycled.
+        pool_use_lifo=True,
         connect_args={"connect_timeout": max(1, round(settings.connect_timeout))},
     )
+    _ping_connections_when_idle(engine)
+    return engine
+
+
+def _ping_connections_when_idle(engine: Engine) -> None:
+    """Ping a pooled connection at checkout only if it sat unused for IDLE_PING_SECONDS.
+
+    `pool_pre_ping` pinged at every checkout: one more round trip per unit of work, a fifth
+    of a code exchange's. A connection handed back moments ago is alive unless the server
+    went away in those moments; then the statement fails, SQLAlchemy sees the disconnect and
+    invalidates the whole pool, so only the requests already under way at a restart fail (as
+    they would with a pre-ping). An idle connection, which a restart or an idle timeout may
+    have closed long ago, is pinged, and a dead one is replaced before anyone uses it
+    (SQLAlchemy's "pessimistic disconnect handling", raising DisconnectionError at checkout).
+    """
+
+    def stamp(_dbapi_connection: Any, record: ConnectionPoolEntry, *_args: Any) -> None:
+        record.info[_LAST_USED] = time.monotonic()
+
+    def ping_if_idle(dbapi_connection: Any, record: ConnectionPoolEntry, _proxy: Any) -> None:
+        if time.monotonic() - record.info.get(_LAST_USED, 0.0) <= IDLE_PING_SECONDS:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+            # The driver began a transaction for the ping; end it, so the connection comes out
+            # of the pool as it went in (an autocommit reader cannot switch inside one).
+            dbapi_connection.rollback()
+        except Exception as error:  # whatever the driver raises, the connection is unusable
+            raise DisconnectionError(first_line(error)) from error
+
+    event.listen(engine, "connect", stamp)
+    event.listen(engine, "checkin", stamp)
+    event.listen(engine, "checkout", ping_if_idle)
 
 
 def _sqlite_engine(url: str, settings: DatabaseSettings) -> Engine:
@@ -76,6 +119,12 @@ class Database:
         self.session_factory = sessionmaker(
             bind=bind, expire_on_commit=False, **(session_options or {})
         )
+        self._reader_factory = self.session_factory
+        if isinstance(bind, Engine) and bind.dialect.name == "postgresql":
+            # Lookups of one statement need no transaction: autocommit spares the BEGIN and
+            # ROLLBACK round trips around them (a statement sees a consistent snapshot anyway).
+            autocommit = bind.execution_options(isolation_level="AUTOCOMMIT")
+            self._reader_factory = sessionmaker(bind=autocommit, expire_on_commit=False)
 
     @classmethod
     def from_url(cls, url: str, settings: DatabaseSettings | None = None) -> Database:
@@ -83,6 +132,11 @@ class Database:
 
     def session(self) -> Session:
         session: Session = self.session_factory()
+        return session
+
+    def reader(self) -> Session:
+        """A session for reads of one statement each; it never writes (use a unit of work)."""
+        session: Session = self._reader_factory()
         return session
 
     def unit_of_work(self) -> UnitOfWork:

@@ -10,19 +10,18 @@ from __future__ import annotations
 
 import secrets
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jws import extract_compact
+from sqlalchemy.orm import Session
 
 from servicekonto.clock import Clock
 from servicekonto.keys.service import KeyRing
 from servicekonto.store.engine import Database
-from servicekonto.tokens.codes import family_void
-from servicekonto.tokens.models import IssuedToken
 from servicekonto.tokens.repository import TokenRepository
 
 ACCESS_TOKEN_TYPE = "at+jwt"
@@ -34,6 +33,9 @@ class IssuedAccessToken:
     token: str
     expires_in: int
     jti: str
+    # The row that records it, written by `TokenService.record` in the token request's
+    # transaction; a token whose row is never written is not valid here.
+    record: dict[str, Any] = field(default_factory=dict, repr=False)
 
 
 @dataclass(frozen=True)
@@ -68,23 +70,20 @@ class TokenService:
         subject: str | None = None,
         claims_request: dict[str, Any] | None = None,
     ) -> IssuedAccessToken:
+        """A signed access token; valid once `record` has written its row."""
         now = self._clock.now()
         jti = secrets.token_urlsafe(24)
         expires_at = now + self._lifetime
-        with self._database.unit_of_work() as uow:
-            TokenRepository(uow.session).add(
-                IssuedToken(
-                    jti=jti,
-                    client_id=client_id,
-                    person_id=person_id,
-                    scope=scope,
-                    family_id=family_id,
-                    claims_request=claims_request,
-                    created_at=now,
-                    expires_at=expires_at,
-                )
-            )
-            uow.commit()
+        record = {
+            "jti": jti,
+            "client_id": client_id,
+            "person_id": person_id,
+            "scope": scope,
+            "family_id": family_id,
+            "claims_request": claims_request,
+            "created_at": now,
+            "expires_at": expires_at,
+        }
         claims = {
             "iss": self._issuer,
             "sub": subject or client_id,
@@ -98,18 +97,21 @@ class TokenService:
         signing = self._keys.signing_key()
         header = {"alg": signing.alg, "kid": signing.kid, "typ": ACCESS_TOKEN_TYPE}
         token = jwt.encode(header, claims, signing.key, algorithms=[signing.alg])
-        return IssuedAccessToken(token, int(self._lifetime.total_seconds()), jti)
+        return IssuedAccessToken(token, int(self._lifetime.total_seconds()), jti, record)
+
+    @staticmethod
+    def record(session: Session, issued: IssuedAccessToken) -> None:
+        """Record an issued token in the caller's transaction (the token request's one)."""
+        TokenRepository(session).add(issued.record)
 
     def check(self, token: str) -> TokenClaims | None:
         """The claims of a valid access token of ours, or None (bad signature, expired, revoked)."""
         claims = self._verified_claims(token)
         if claims is None:
             return None
-        with self._database.unit_of_work() as uow:
-            record = TokenRepository(uow.session).by_jti(str(claims.get("jti", "")))
+        with self._database.reader() as session:
+            record = TokenRepository(session).by_jti(str(claims.get("jti", "")))
             if record is None or not record.is_valid(self._clock.now()):
-                return None
-            if family_void(uow.session, record.family_id):
                 return None
             return TokenClaims(
                 person_id=record.person_id,
