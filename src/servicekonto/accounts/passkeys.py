@@ -18,32 +18,17 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
-from webauthn import (
-    generate_authentication_options,
-    generate_registration_options,
-    options_to_json,
-    verify_authentication_response,
-    verify_registration_response,
-)
-from webauthn.helpers import (
-    base64url_to_bytes,
-    bytes_to_base64url,
-    parse_authentication_credential_json,
-    parse_registration_credential_json,
-)
-from webauthn.helpers.structs import (
-    AuthenticationCredential,
-    AuthenticatorSelectionCriteria,
-    AuthenticatorTransport,
-    PublicKeyCredentialDescriptor,
-    RegistrationCredential,
-    ResidentKeyRequirement,
-    UserVerificationRequirement,
-)
+
+if TYPE_CHECKING:
+    from webauthn.helpers.structs import (
+        AuthenticationCredential,
+        PublicKeyCredentialDescriptor,
+        RegistrationCredential,
+    )
 
 from servicekonto.accounts.models import LoginSession, Person, WebAuthnCredential
 from servicekonto.errors import ServicekontoError
@@ -57,7 +42,8 @@ CHALLENGE_LIFETIME = timedelta(minutes=5)
 MAX_CREDENTIAL_JSON = 64 * 1024
 NAME_MAX_LENGTH = 100
 DEFAULT_NAME = "Passkey"
-_TRANSPORTS = {transport.value: transport for transport in AuthenticatorTransport}
+# py_webauthn (with cbor2, pyOpenSSL and asn1 parsers) is imported by the methods that need it:
+# at module level it cost every worker 5 MiB, also those that only ever serve tokens.
 
 
 class PasskeyError(ServicekontoError):
@@ -93,6 +79,13 @@ class PasskeyService:
     ) -> str:
         """JSON for navigator.credentials.create(); the challenge waits in the login session."""
         _require_owner(login_session, person.id)
+        from webauthn import generate_registration_options, options_to_json  # noqa: PLC0415
+        from webauthn.helpers.structs import (  # noqa: PLC0415
+            AuthenticatorSelectionCriteria,
+            ResidentKeyRequirement,
+            UserVerificationRequirement,
+        )
+
         options = generate_registration_options(
             rp_id=self._rp_id,
             rp_name=self._rp_name,
@@ -123,6 +116,9 @@ class PasskeyService:
     ) -> WebAuthnCredential:
         """Check the browser's answer to the registration options and store the new key."""
         challenge = _take_challenge(session, login_session, person.id, Purpose.REGISTER, now)
+        from webauthn import verify_registration_response  # noqa: PLC0415
+        from webauthn.helpers import parse_registration_credential_json  # noqa: PLC0415
+
         with _rejected_as_passkey_error():
             parsed = parse_registration_credential_json(_bounded(credential_json))
             verified = verify_registration_response(
@@ -155,6 +151,9 @@ class PasskeyService:
     ) -> str:
         """JSON for navigator.credentials.get(), limited to the person's own credentials."""
         _require_owner(login_session, person_id)
+        from webauthn import generate_authentication_options, options_to_json  # noqa: PLC0415
+        from webauthn.helpers.structs import UserVerificationRequirement  # noqa: PLC0415
+
         options = generate_authentication_options(
             rp_id=self._rp_id,
             timeout=_timeout_ms(),
@@ -174,6 +173,9 @@ class PasskeyService:
     ) -> WebAuthnCredential:
         """Check an assertion by one of the person's credentials; returns that credential."""
         challenge = _take_challenge(session, login_session, person_id, Purpose.AUTHENTICATE, now)
+        from webauthn import verify_authentication_response  # noqa: PLC0415
+        from webauthn.helpers import parse_authentication_credential_json  # noqa: PLC0415
+
         with _rejected_as_passkey_error():
             parsed = parse_authentication_credential_json(_bounded(credential_json))
         stored = _own_credential(session, person_id, parsed)
@@ -219,6 +221,8 @@ class PasskeyService:
 def _store_challenge(
     session: Session, login_session: LoginSession, purpose: Purpose, challenge: bytes, now: datetime
 ) -> None:
+    from webauthn.helpers import bytes_to_base64url  # noqa: PLC0415
+
     login_session.webauthn_challenge = {
         "purpose": purpose.value,
         "challenge": bytes_to_base64url(challenge),
@@ -251,6 +255,8 @@ def _take_challenge(
 def _valid_challenge(pending: dict[str, Any] | None, purpose: Purpose, now: datetime) -> bytes:
     if not pending or pending.get("purpose") != purpose.value:
         raise PasskeyError(PasskeyError.CHALLENGE_MISSING, f"no pending {purpose} challenge")
+    from webauthn.helpers import base64url_to_bytes  # noqa: PLC0415
+
     try:
         expires_at = datetime.fromisoformat(pending["expires_at"])
         challenge = base64url_to_bytes(pending["challenge"])
@@ -326,7 +332,13 @@ def _by_credential_id(session: Session, credential_id: bytes) -> WebAuthnCredent
 
 
 def _descriptor(credential: WebAuthnCredential) -> PublicKeyCredentialDescriptor:
-    transports = [_TRANSPORTS[t] for t in credential.transports or [] if t in _TRANSPORTS]
+    from webauthn.helpers.structs import (  # noqa: PLC0415
+        AuthenticatorTransport,
+        PublicKeyCredentialDescriptor,
+    )
+
+    known = {transport.value: transport for transport in AuthenticatorTransport}
+    transports = [known[t] for t in credential.transports or [] if t in known]
     return PublicKeyCredentialDescriptor(id=credential.credential_id, transports=transports)
 
 

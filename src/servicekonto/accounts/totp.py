@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import pyotp
-import segno
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 
@@ -163,6 +162,8 @@ def qr_svg(uri: str, label: str = DEFAULT_QR_LABEL) -> str:
     A strict CSP forbids inline scripts and style attributes but not inline SVG presentation
     attributes, which is all segno writes. role="img" with aria-label names it for screen readers.
     """
+    import segno  # noqa: PLC0415 - only the enrolment page draws a QR code; not loaded by every worker
+
     qr = segno.make(uri, error="m")
     markup = qr.svg_inline(scale=1, title=label, omitsize=True, svgclass="totp-qr")
     attributes = (

@@ -20,13 +20,12 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import BinaryIO, ClassVar
-
-from PIL import Image
-from pypdf import PdfReader
-from pypdf.generic import DictionaryObject
+from typing import TYPE_CHECKING, BinaryIO, ClassVar
 
 from servicekonto.errors import ServicekontoError
+
+if TYPE_CHECKING:
+    from pypdf import PdfReader
 
 MAX_PAGES = 500  # a register extract has a few pages; hundreds mean a generated file
 # A structure bomb: a small file whose cross-reference section declares millions of objects,
@@ -123,6 +122,9 @@ def _parser_guard() -> Iterator[None]:
 def _inspect_pdf(stream: BinaryIO) -> Inspection:
     # pypdf logs recovery warnings that quote object data; keep document content out of logs.
     logging.getLogger("pypdf").setLevel(logging.ERROR)
+    # The parsers are imported on the first upload, not by every worker at start (~10 MiB).
+    from pypdf import PdfReader  # noqa: PLC0415 - lazy, see above
+
     with _parser_guard():
         reader = PdfReader(stream, strict=False)
         if reader.is_encrypted:
@@ -147,6 +149,8 @@ def _check_object_count(reader: PdfReader) -> None:
 def _count_pages(reader: PdfReader) -> int:
     # The declared /Count first, so a tree claiming a million pages is refused without walking
     # it; then the real walk (bounded by the object cap), which proves the page tree is sound.
+    from pypdf.generic import DictionaryObject  # noqa: PLC0415 - lazy, see above
+
     tree = reader.root_object["/Pages"].get_object()
     declared = tree.get("/Count", 0) if isinstance(tree, DictionaryObject) else 0
     if isinstance(declared, int) and declared > MAX_PAGES:
@@ -181,6 +185,8 @@ def _image_size(stream: BinaryIO, kind: DocumentKind) -> tuple[int, int]:
     # its default on purpose: it is process-wide and the letter renderer shares it. It raises
     # at open above twice its limit and warns above it; ours is stricter, so either means "too
     # large" (the warning arrives as an exception where warnings are errors, as in the tests).
+    from PIL import Image  # noqa: PLC0415 - see _inspect_pdf
+
     try:
         with Image.open(stream, formats=[_pillow_format(kind)]) as image:
             return image.size
@@ -189,6 +195,8 @@ def _image_size(stream: BinaryIO, kind: DocumentKind) -> tuple[int, int]:
 
 
 def _verify_image(stream: BinaryIO, kind: DocumentKind) -> None:
+    from PIL import Image  # noqa: PLC0415 - see _inspect_pdf
+
     with Image.open(stream, formats=[_pillow_format(kind)]) as image:
         if kind is DocumentKind.JPEG:
             # Pillow's verify() does nothing for JPEG; a reduced decode (DCT scaling, 1/8 per

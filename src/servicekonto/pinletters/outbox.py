@@ -21,7 +21,6 @@ from servicekonto.pinletters.letter import LetterContent
 from servicekonto.pinletters.manifest import ManifestRow, write_manifest
 from servicekonto.pinletters.models import LetterStatus, PinLetter
 from servicekonto.pinletters.pins import grouped
-from servicekonto.pinletters.render import AddressDoesNotFitError, LetterPdfWriter, render_letter
 from servicekonto.pinletters.repository import LetterRepository
 from servicekonto.store.engine import Database
 
@@ -99,6 +98,13 @@ class LetterOutbox:
     def _write(
         self, session: Session, pdf: Path, manifest: Path, batch_id: uuid.UUID, now: datetime
     ) -> int:
+        # Imported here: reportlab, pypdf and segno cost every worker ~13 MiB, and only an
+        # export or the demo letterbox draws letters.
+        from servicekonto.pinletters.render import (  # noqa: PLC0415 - lazy, see above
+            AddressDoesNotFitError,
+            LetterPdfWriter,
+        )
+
         rows: list[ManifestRow] = []
         with LetterPdfWriter(pdf) as writer:
             for letter in LetterRepository(session).queued():
@@ -147,6 +153,8 @@ class LetterOutbox:
 
     def demo_pdf(self, letter: PinLetter) -> bytes | None:
         """The letter as the person would receive it (demo letterbox only)."""
+        from servicekonto.pinletters.render import render_letter  # noqa: PLC0415 - see _write
+
         pin = unseal_pin(letter, self._tools.box)
         return None if pin is None else render_letter(letter_content(letter, pin, self._settings))
 

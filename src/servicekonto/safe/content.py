@@ -7,8 +7,6 @@ import logging
 from collections.abc import Iterator
 from typing import BinaryIO
 
-from pypdf import PdfReader
-
 PDF_MAGIC = b"%PDF-"
 CHUNK = 64 * 1024
 MAX_PAGES = 2000  # a notice has a few pages; thousands mean a generated bomb, not a letter
@@ -41,6 +39,9 @@ def is_pdf(stream: BinaryIO) -> bool:
         return False
     stream.seek(0)
     logging.getLogger("pypdf").setLevel(logging.ERROR)  # its warnings would echo document data
+    # Imported on the first upload, not by every worker at start (pypdf: ~8 MiB).
+    from pypdf import PdfReader  # noqa: PLC0415 - lazy, see above
+
     try:
         pages = len(PdfReader(stream, strict=False).pages)
     except Exception:
