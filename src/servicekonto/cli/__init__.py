@@ -24,6 +24,7 @@ from servicekonto.cli.registry import registry_cli, registry_mock_cli
 from servicekonto.cli.safe import safe_cli
 from servicekonto.cli.saml import saml_cli
 from servicekonto.cli.staff import staff_cli
+from servicekonto.cli.tokens import tokens_cli
 from servicekonto.clock import SystemClock
 from servicekonto.config import render_env_example
 from servicekonto.demo import refuse_production, render_text, seed_demo
@@ -50,6 +51,7 @@ cli.add_typer(keys_cli, name="keys")
 cli.add_typer(safe_cli, name="safe")
 cli.add_typer(saml_cli, name="saml")
 cli.add_typer(staff_cli, name="staff")
+cli.add_typer(tokens_cli, name="tokens")
 cli.add_typer(eid_mock_cli, name="eid-mock")
 log = get_logger("servicekonto.cli")
 
