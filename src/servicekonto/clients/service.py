@@ -133,10 +133,9 @@ class ClientService:
             return cached
         read_at = monotonic()
         with self._database.reader() as session:
-            client = ClientRepository(session).by_client_id(client_id)
-            if client is None:
-                return None
-            record = ClientRecord(ClientOut.model_validate(client), client.secret_digest)
+            record = _record(ClientRepository(session).by_client_id(client_id))
+        if record is None:
+            return None
         self._cache.put(record, read_at)
         return record
 
@@ -189,10 +188,8 @@ class ClientService:
     def authenticate_secret(self, client_id: str, secret: str) -> bool:
         """True only for an enabled client whose secret matches, compared in constant time."""
         with self._database.unit_of_work() as uow:
-            expected = _usable_digest(ClientRepository(uow.session).by_client_id(client_id))
-        # The digest work is done either way (see _decoy_digest).
-        matches = self._digester.matches(secret, expected or self._decoy_digest)
-        return matches and expected is not None
+            record = _record(ClientRepository(uow.session).by_client_id(client_id))
+        return self.secret_matches(record, secret)
 
     def list(self, authority_id: uuid.UUID | None = None) -> list[ClientOut]:
         with self._database.unit_of_work() as uow:
@@ -231,10 +228,10 @@ def _existing(repository: ClientRepository, client_id: str) -> OidcClient:
     return client
 
 
-def _usable_digest(client: OidcClient | None) -> str | None:
-    if client is None or client.disabled_at is not None:
+def _record(client: OidcClient | None) -> ClientRecord | None:
+    if client is None:
         return None
-    return client.secret_digest
+    return ClientRecord(ClientOut.model_validate(client), client.secret_digest)
 
 
 def _with_secret(client: OidcClient, secret: str | None) -> ClientWithSecret:
