@@ -34,7 +34,15 @@ from urllib.parse import urlsplit
 
 from lxml import etree
 
-from servicekonto.saml.xml import AKDB, AKDB_CLASSIC_UI, XMLRejected, find_all, qname, text_of
+from servicekonto.saml.xml import (
+    AKDB,
+    AKDB_CLASSIC_UI,
+    XMLRejected,
+    find_all,
+    qname,
+    text_of,
+    xs_boolean,
+)
 
 VERSION = "2"
 MAX_REQUESTED_ATTRIBUTES = 50
@@ -102,7 +110,7 @@ def status_detail_wanted(extensions: etree._Element | None) -> bool:
     if extensions is None:
         return False
     flags = extensions.iter(qname(AKDB, "EnableStatusDetail"))
-    return any(_flag(flag) for flag in flags)
+    return any(xs_boolean(flag.text) for flag in flags)
 
 
 def parse_extension(extensions: etree._Element | None) -> AkdbRequest:
@@ -128,7 +136,7 @@ def _parse(request: etree._Element) -> AkdbRequest:
         online_service_id=display.get("OnlineServiceId"),
         language=display.get("Lang"),
         back_url=display.get("BackURL"),
-        status_detail=any(_flag(f) for f in find_all(request, "akdb:EnableStatusDetail")),
+        status_detail=any(xs_boolean(f.text) for f in find_all(request, "akdb:EnableStatusDetail")),
     )
 
 
@@ -157,7 +165,7 @@ def _methods(request: etree._Element) -> frozenset[str]:
         etree.QName(method).localname
         for method in block[0]
         if isinstance(method.tag, str)
-        and any(_flag(flag) for flag in find_all(method, "akdb:Enabled"))
+        and any(xs_boolean(flag.text) for flag in find_all(method, "akdb:Enabled"))
     }
     offered = frozenset(enabled & OFFERED_METHODS)
     if not offered:
@@ -180,7 +188,3 @@ def _display(request: etree._Element) -> dict[str, str]:
         # Shown as a link to the person: only a real https address, never javascript: or data:.
         raise AkdbError("display-information-invalid")
     return values
-
-
-def _flag(element: etree._Element) -> bool:
-    return (element.text or "").strip().lower() in {"true", "1"}

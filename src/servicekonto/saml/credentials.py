@@ -36,9 +36,6 @@ class SamlCredentials:
         active = self._keys.signing_key(ALGORITHM)
         return Signer(_private(active), self._certificate(active), algorithm)
 
-    def published_certificates(self) -> list[x509.Certificate]:
-        return [self._certificate(key) for key in self._keys.published_keys(ALGORITHM)]
-
     def decryption_keys(self) -> list[rsa.RSAPrivateKey]:
         return [_private(key) for key in self._keys.published_keys(ALGORITHM)]
 

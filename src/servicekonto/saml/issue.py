@@ -103,7 +103,7 @@ class AnswerBuilder:
         recipient = Recipient(provider.entity_id, acs_url, request_id)
         signer = self._credentials.signer(provider.signature_algorithm)
         document = responses.failure(self._issuer, recipient, status, self.now(), signer)
-        return _post(acs_url, document, relay_state)
+        return post_answer(acs_url, document, relay_state)
 
     def refusal_for(
         self, provider: RegisteredProvider, stored: dict[str, Any], code: str
@@ -158,7 +158,7 @@ class AnswerBuilder:
             signer=self._credentials.signer(provider.signature_algorithm),
             encryption_certificate=_encryption_certificate(provider),
         )
-        return _post(stored["acs"], document, stored["relay_state"])
+        return post_answer(stored["acs"], document, stored["relay_state"])
 
     def _name_id(
         self, provider: RegisteredProvider, stored: dict[str, Any], session: CurrentSession
@@ -211,7 +211,7 @@ def _encryption_certificate(provider: RegisteredProvider) -> x509.Certificate | 
     return load_certificate(certificates[0]) if certificates else None
 
 
-def _post(action: str, document: bytes, relay_state: str | None) -> PostToProvider:
+def post_answer(action: str, document: bytes, relay_state: str | None) -> PostToProvider:
     fields = {"SAMLResponse": base64.b64encode(document).decode("ascii")}
     if relay_state:
         fields["RelayState"] = relay_state

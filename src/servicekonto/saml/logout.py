@@ -11,7 +11,6 @@ PartialLogout.
 
 from __future__ import annotations
 
-import base64
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -23,7 +22,7 @@ from servicekonto.federation.service import FederationService
 from servicekonto.saml.akdb import AkdbError
 from servicekonto.saml.credentials import SamlCredentials
 from servicekonto.saml.encryption import DecryptionFailed, decrypt_element
-from servicekonto.saml.issue import PostToProvider
+from servicekonto.saml.issue import post_answer
 from servicekonto.saml.metadata import Endpoint
 from servicekonto.saml.requests import (
     IncomingMessage,
@@ -32,7 +31,7 @@ from servicekonto.saml.requests import (
     decode,
     verified_root,
 )
-from servicekonto.saml.responses import Signer, new_id
+from servicekonto.saml.responses import Signer, Status, add_status, new_id, protocol_message
 from servicekonto.saml.service import ProviderService, RegisteredProvider
 from servicekonto.saml.signing import encode_redirect, sign, sign_redirect
 from servicekonto.saml.sso import ErrorPage, Outcome, Redirect
@@ -216,8 +215,9 @@ class LogoutFlow:
         target: dict[str, str],
         request_id: str,
     ) -> etree._Element:
-        request = _message("LogoutRequest", request_id, endpoint.location, self._clock)
-        _issuer(request, self._issuer)
+        request = protocol_message(
+            "LogoutRequest", endpoint.location, self._issuer, self._clock.now(), request_id
+        )
         name_id = etree.SubElement(request, qname(SAML, "NameID"))
         name_id.set("NameQualifier", self._issuer)
         name_id.set("SPNameQualifier", provider.entity_id)
@@ -231,13 +231,14 @@ class LogoutFlow:
         if provider is None or endpoint is None:
             return Redirect(SIGNED_OUT)
         location = endpoint.response_location or endpoint.location
-        response = _message("LogoutResponse", new_id(), location, self._clock)
-        response.set("InResponseTo", origin["request_id"])
-        _issuer(response, self._issuer)
-        status = etree.SubElement(response, qname(SAMLP, "Status"))
-        code = etree.SubElement(status, qname(SAMLP, "StatusCode"), Value=SUCCESS)
-        if second:
-            etree.SubElement(code, qname(SAMLP, "StatusCode"), Value=second)
+        response = protocol_message(
+            "LogoutResponse",
+            location,
+            self._issuer,
+            self._clock.now(),
+            in_response_to=origin["request_id"],
+        )
+        add_status(response, Status(SUCCESS, second, ""))
         relay = origin.get("relay_state") or None
         return _send(
             location,
@@ -260,19 +261,6 @@ def _logout_endpoint(provider: RegisteredProvider | None) -> Endpoint | None:
     return None
 
 
-def _message(name: str, message_id: str, destination: str, clock: Clock) -> etree._Element:
-    element = etree.Element(qname(SAMLP, name), nsmap={"samlp": SAMLP, "saml": SAML})
-    element.set("ID", message_id)
-    element.set("Version", "2.0")
-    element.set("IssueInstant", clock.now().strftime("%Y-%m-%dT%H:%M:%SZ"))
-    element.set("Destination", destination)
-    return element
-
-
-def _issuer(parent: etree._Element, issuer: str) -> None:
-    etree.SubElement(parent, qname(SAML, "Issuer")).text = issuer
-
-
 def _send(
     location: str,
     parameter: str,
@@ -289,7 +277,4 @@ def _send(
         separator = "&" if "?" in location else "?"
         return Redirect(f"{location}{separator}{query}")
     signed = sign(document, signer.key, signer.certificate, signer.algorithm)
-    fields = {parameter: base64.b64encode(etree.tostring(signed)).decode("ascii")}
-    if relay_state:
-        fields["RelayState"] = relay_state
-    return PostToProvider(location, fields)
+    return post_answer(location, etree.tostring(signed), relay_state)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import threading
 
-from servicekonto.saml.attributes import ATTRIBUTES, URI_FORMAT
+from cryptography import x509
+
+from servicekonto.saml.attributes import ATTRIBUTES
 from servicekonto.saml.credentials import SamlCredentials
 from servicekonto.saml.metadata import signed_idp_metadata
 from servicekonto.saml.signing import RSA_SHA256
@@ -21,13 +23,13 @@ class PublishedMetadata:
         self._sso_url = sso_url
         self._slo_url = slo_url
         self._lock = threading.Lock()
-        self._cached: tuple[bytes, bytes] | None = None
+        self._cached: tuple[x509.Certificate, bytes] | None = None
 
     def document(self) -> bytes:
         signer = self._credentials.signer(RSA_SHA256)
-        fingerprint = signer.certificate.fingerprint(signer.certificate.signature_hash_algorithm)  # type: ignore[arg-type]
         with self._lock:
-            if self._cached is None or self._cached[0] != fingerprint:
+            # SamlCredentials keeps one certificate object per key: the same object, the same key.
+            if self._cached is None or self._cached[0] is not signer.certificate:
                 document = signed_idp_metadata(
                     self._entity_id,
                     sso_url=self._sso_url,
@@ -37,8 +39,5 @@ class PublishedMetadata:
                     encryption_certificate=signer.certificate,
                     attributes=[(a.oid, a.friendly_name) for a in ATTRIBUTES],
                 )
-                self._cached = (fingerprint, document)
+                self._cached = (signer.certificate, document)
             return self._cached[1]
-
-
-__all__ = ["URI_FORMAT", "PublishedMetadata"]

@@ -32,6 +32,7 @@ from servicekonto.saml.xml import (
     parse,
     qname,
     text_of,
+    xs_boolean,
 )
 
 MAX_INFLATED_BYTES = 256 * 1024
@@ -181,8 +182,8 @@ def read(root: etree._Element, acs: Endpoint, signed: bool) -> AuthnRequest:
         issue_instant=_instant(_required(root, "IssueInstant")),
         destination=root.get("Destination"),
         acs=acs,
-        force_authn=_boolean(root.get("ForceAuthn")),
-        is_passive=_boolean(root.get("IsPassive")),
+        force_authn=xs_boolean(root.get("ForceAuthn")),
+        is_passive=xs_boolean(root.get("IsPassive")),
         name_id_format=policy.get("Format") if policy is not None else None,
         class_refs=refs,
         comparison=(context.get("Comparison") if context is not None else None) or "exact",
@@ -232,7 +233,3 @@ def _instant(value: str) -> datetime:
     if parsed.tzinfo is None:
         raise Unreadable("The AuthnRequest's IssueInstant has no time zone (SAML core §1.3.3).")
     return parsed
-
-
-def _boolean(value: str | None) -> bool:
-    return (value or "").strip().lower() in {"true", "1"}

@@ -85,7 +85,7 @@ def success(
     encryption_certificate: x509.Certificate | None,
 ) -> bytes:
     response = _response(issuer, recipient, now)
-    _status(response, Status(SUCCESS, None, ""))
+    add_status(response, Status(SUCCESS, None, ""))
     assertion = _assertion(issuer, recipient, subject, attributes, now)
     signed = sign(assertion, signer.key, signer.certificate, signer.algorithm)
     if encryption_certificate is not None:
@@ -98,7 +98,7 @@ def failure(
     issuer: str, recipient: Recipient, status: Status, now: datetime, signer: Signer
 ) -> bytes:
     response = _response(issuer, recipient, now)
-    _status(response, status)
+    add_status(response, status)
     return _signed_bytes(response, signer)
 
 
@@ -108,15 +108,34 @@ def _signed_bytes(response: etree._Element, signer: Signer) -> bytes:
 
 
 def _response(issuer: str, recipient: Recipient, now: datetime) -> etree._Element:
-    response = etree.Element(qname(SAMLP, "Response"), nsmap={"samlp": SAMLP, "saml": SAML})
-    response.set("ID", new_id())
-    response.set("Version", "2.0")
-    response.set("IssueInstant", _time(now))
-    response.set("Destination", recipient.acs_url)
-    if recipient.in_response_to:
-        response.set("InResponseTo", recipient.in_response_to)
-    _issuer(response, issuer)
-    return response
+    return protocol_message(
+        "Response",
+        recipient.acs_url,
+        issuer,
+        now,
+        in_response_to=recipient.in_response_to,
+    )
+
+
+def protocol_message(
+    name: str,
+    destination: str,
+    issuer: str,
+    now: datetime,
+    message_id: str | None = None,
+    *,
+    in_response_to: str | None = None,
+) -> etree._Element:
+    """A samlp message with the attributes and Issuer every one has (SAML core §3.2.1, §3.2.2)."""
+    message = etree.Element(qname(SAMLP, name), nsmap={"samlp": SAMLP, "saml": SAML})
+    message.set("ID", message_id or new_id())
+    message.set("Version", "2.0")
+    message.set("IssueInstant", _time(now))
+    message.set("Destination", destination)
+    if in_response_to:
+        message.set("InResponseTo", in_response_to)
+    _issuer(message, issuer)
+    return message
 
 
 def _issuer(parent: etree._Element, issuer: str) -> None:
@@ -125,7 +144,7 @@ def _issuer(parent: etree._Element, issuer: str) -> None:
     element.text = issuer
 
 
-def _status(response: etree._Element, status: Status) -> None:
+def add_status(response: etree._Element, status: Status) -> None:
     element = etree.SubElement(response, qname(SAMLP, "Status"))
     code = etree.SubElement(element, qname(SAMLP, "StatusCode"), Value=status.code)
     if status.second:

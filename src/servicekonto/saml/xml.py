@@ -83,13 +83,13 @@ def parse(data: bytes) -> etree._Element:
     if doctype or docinfo.internalDTD is not None or docinfo.externalDTD is not None:
         # A DTD has no place in SAML (SAML core §1.3.5 forbids it in messages); refuse, don't skip.
         raise XMLRejected("a document type declaration is not allowed")
-    if _has_entity_references(tree):
-        raise XMLRejected("entity references are not allowed")
+    # No DTD, so no entity can be declared: an undeclared reference is a syntax error above.
     return tree
 
 
-def _has_entity_references(root: etree._Element) -> bool:
-    return any(isinstance(node, etree._Entity) for node in root.iter())
+def xs_boolean(value: str | None) -> bool:
+    """An xs:boolean as a message carries it ("true"/"1"), anything else false."""
+    return (value or "").strip().lower() in {"true", "1"}
 
 
 def qname(namespace: str, local: str) -> str:
