@@ -77,6 +77,11 @@ class World:
 
 @pytest.fixture
 def world(settings: Settings, db: Database, clock: FixedClock) -> World:
+    return eid_world(settings, db, clock)
+
+
+def eid_world(settings: Settings, db: Database, clock: FixedClock) -> World:
+    """Our app with signing keys and the mock eID-Server behind the HTTP adapter."""
     KeyService(settings, db, clock).ensure_keys()
     mail = RecordingMailSender()
     app = create_app(cheap_settings(settings), database=db, clock=clock, mail_sender=mail)

@@ -12,14 +12,9 @@ from typing import Any
 import pyotp
 from jose import jwt as jose_jwt
 from sqlalchemy import select
-from starlette.testclient import TestClient
 
-from servicekonto.app import create_app
 from servicekonto.clock import FixedClock
 from servicekonto.config import Settings
-from servicekonto.eid.http_adapter import HttpEidServer
-from servicekonto.eid_mock.app import create_eid_mock_app
-from servicekonto.keys.service import KeyService
 from servicekonto.pinletters.issuing import SEAL_PURPOSE, unseal_pin
 from servicekonto.pinletters.models import PinLetter
 from servicekonto.registry.csv_format import load_packaged_residents
@@ -34,8 +29,8 @@ from tests.safe_helpers import (
     authorization_request,
     redeem_code,
 )
-from tests.test_eid_login import LENA, World
-from tests.web_helpers import Browser, RecordingMailSender, cheap_settings
+from tests.test_eid_login import LENA, eid_world
+from tests.web_helpers import Browser
 
 
 def id_token_claims(browser: Browser, procedure: Procedure, acr: str) -> dict[str, Any]:
@@ -58,13 +53,8 @@ def verified(browser: Browser, procedure: Procedure, token: dict[str, Any]) -> d
 
 
 def test_from_an_empty_account_to_high(settings: Settings, db: Database, clock: FixedClock) -> None:
-    KeyService(settings, db, clock).ensure_keys()
     import_residents(db, [r for r in load_packaged_residents() if r.resident_id == "R000001"])
-    mail = RecordingMailSender()
-    app = create_app(cheap_settings(settings), database=db, clock=clock, mail_sender=mail)
-    mock = create_eid_mock_app(clock=clock)
-    app.state.eid_port = HttpEidServer("http://testserver", TestClient(mock), "servicekonto")
-    world = World(app, TestClient(mock), mail)
+    world = eid_world(settings, db, clock)
     procedure = add_procedure(db, clock, "vg-test.waffenschein", "vg-test")
 
     # 1 — registered, e-mail confirmed, password: basic.

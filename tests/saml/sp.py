@@ -252,7 +252,7 @@ class ServiceProvider:
 
     def consume(self, page: str) -> Any:
         """Read the auto-post page and let pysaml2 verify (and decrypt) the response."""
-        fields = {name: unescape(value) for name, value in _FIELD.findall(page)}
+        fields = posted_fields(page)
         assert "SAMLResponse" in fields, page
         return self.client.parse_authn_request_response(
             fields["SAMLResponse"], BINDING_HTTP_POST, outstanding=self.outstanding

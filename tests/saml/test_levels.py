@@ -17,14 +17,9 @@ from lxml import etree
 from saml2.saml import AuthnContextClassRef
 from saml2.samlp import RequestedAuthnContext
 from sqlalchemy import select
-from starlette.testclient import TestClient
 
-from servicekonto.app import create_app
 from servicekonto.clock import FixedClock
 from servicekonto.config import Settings
-from servicekonto.eid.http_adapter import HttpEidServer
-from servicekonto.eid_mock.app import create_eid_mock_app
-from servicekonto.keys.service import KeyService
 from servicekonto.pinletters.issuing import SEAL_PURPOSE, unseal_pin
 from servicekonto.pinletters.models import PinLetter
 from servicekonto.registry.csv_format import load_packaged_residents
@@ -43,8 +38,8 @@ from tests.saml.sp import (
     sp_config,
     sp_metadata,
 )
-from tests.test_eid_login import LENA, World
-from tests.web_helpers import Browser, RecordingMailSender, cheap_settings
+from tests.test_eid_login import LENA, eid_world
+from tests.web_helpers import Browser
 
 SAML = "urn:oasis:names:tc:SAML:2.0:assertion"
 AKDB = "https://www.akdb.de/request/2018/09"
@@ -86,14 +81,11 @@ def achieved(response: Any) -> tuple[str, dict[str, str]]:
 def test_every_level(
     settings: Settings, db: Database, clock: FixedClock, tmp_path: Path, encrypted: bool
 ) -> None:
-    KeyService(settings, db, clock).ensure_keys()
     import_residents(db, [r for r in load_packaged_residents() if r.resident_id == "R000001"])
-    mail = RecordingMailSender()
-    app = create_app(cheap_settings(settings), database=db, clock=clock, mail_sender=mail)
-    mock = create_eid_mock_app(clock=clock)
-    app.state.eid_port = HttpEidServer("http://testserver", TestClient(mock), "servicekonto")
-    world = World(app, TestClient(mock), mail)
-    config = sp_config(tmp_path, Browser(app).get("/saml/metadata").content, encrypted=encrypted)
+    world = eid_world(settings, db, clock)
+    config = sp_config(
+        tmp_path, Browser(world.app).get("/saml/metadata").content, encrypted=encrypted
+    )
     register(db, clock, sp_metadata(config, encrypted=encrypted))
     sp = ServiceProvider(config)
 
