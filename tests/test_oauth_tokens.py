@@ -22,6 +22,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from fastapi import FastAPI
 from jose import jwk as jose_jwk
 from jose import jwt as jose_jwt
+from sqlalchemy import select
 from starlette.testclient import TestClient
 
 from servicekonto.app import create_app
@@ -34,6 +35,9 @@ from servicekonto.clock import FixedClock
 from servicekonto.config import Settings
 from servicekonto.keys.service import KeyService
 from servicekonto.store.engine import Database
+from servicekonto.tokens import service as token_service
+from servicekonto.tokens.models import IssuedToken
+from servicekonto.tokens.service import SELF_CONTAINED_PREFIX, VerifiedTokens
 from tests.cli_helpers import free_port
 from tests.conftest import TEST_SECRET_KEY
 from tests.web_helpers import RecordingMailSender, cheap_settings
@@ -253,6 +257,104 @@ def test_revocation_by_the_owner_ends_the_token(
         "/oidc/revoke", data={"token": "whatever"}, auth=(procedure.client_id, procedure.secret)
     )
     assert unknown.status_code == 200
+
+
+def _records(db: Database) -> list[tuple[str, object]]:
+    with db.session() as session:
+        rows = session.execute(select(IssuedToken.jti, IssuedToken.revoked_at))
+        return [(row.jti, row.revoked_at) for row in rows]
+
+
+def _introspected(http: TestClient, who: Procedure, token: str) -> dict[str, object]:
+    response = http.post(
+        "/oidc/introspect", data={"token": token}, auth=(who.client_id, who.secret)
+    )
+    assert response.status_code == 200
+    body: dict[str, object] = response.json()
+    return body
+
+
+def test_a_procedures_own_token_is_recorded_only_when_revoked(
+    http: TestClient, procedure: Procedure, db: Database, clock: FixedClock
+) -> None:
+    token = str(_token(http, procedure)["access_token"])
+    claims = jose_jwt.get_unverified_claims(token)
+    assert str(claims["jti"]).startswith(SELF_CONTAINED_PREFIX)
+    assert _records(db) == [], "issuing a self-contained token writes nothing"
+    live = _introspected(http, procedure, token)
+    assert live["active"] is True
+    assert (live["sub"], live["exp"], live["iat"]) == (
+        procedure.client_id,
+        claims["exp"],
+        claims["iat"],
+    )
+    bearer = {"authorization": f"Bearer {token}"}
+    accepted = http.post("/api/v1/safe/documents", headers=bearer)
+    assert accepted.status_code != 401, "the safe API takes the token (and wants a document)"
+    auth = (procedure.client_id, procedure.secret)
+    for _ in range(2):  # revoking twice changes nothing the second time
+        assert http.post("/oidc/revoke", data={"token": token}, auth=auth).status_code == 200
+    assert _records(db) == [(claims["jti"], clock.now())]
+    assert _introspected(http, procedure, token) == {"active": False}
+    refused = http.post("/api/v1/safe/documents", headers=bearer)
+    assert refused.status_code == 401, "the safe API refuses it too"
+
+
+def test_a_token_verified_before_is_refused_once_its_key_is_withdrawn(
+    http: TestClient, procedure: Procedure, oauth_app: FastAPI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    token = str(_token(http, procedure)["access_token"])
+    assert _introspected(http, procedure, token)["active"] is True  # verified and kept
+    keys = oauth_app.state.key_ring
+    monkeypatch.setattr(keys, "key_for_kid", lambda _kid: None)
+    assert _introspected(http, procedure, token) == {"active": False}
+
+
+def test_verified_tokens_are_kept_for_a_bounded_time_and_number(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    now = [100.0]
+    monkeypatch.setattr(token_service.time, "monotonic", lambda: now[0])
+    kept = VerifiedTokens(kept=2, seconds=60)
+    for name in ("a", "b", "c"):
+        kept.put(name, "kid", {"jti": name})
+    assert kept.get("a") is None, "the oldest made room"
+    assert kept.get("c") == ("kid", {"jti": "c"})
+    now[0] += 61
+    assert kept.get("c") is None, "a minute later it is verified anew"
+
+
+FORM = {"content-type": "application/x-www-form-urlencoded"}
+
+
+@pytest.mark.parametrize(
+    ("body", "why"),
+    [
+        ("grant_type=client_credentials&" + "&".join(f"x{n}=1" for n in range(20)), "fields"),
+        ("grant_type=client_credentials&scope=" + "a" * (16 * 1024 + 1), "long field"),
+        (b"grant_type=client_credentials&scope=\xff\xfe", "not UTF-8"),
+    ],
+)
+def test_an_unreadable_token_form_is_a_problem_400(
+    http: TestClient, procedure: Procedure, body: str | bytes, why: str
+) -> None:
+    response = http.post(
+        "/oidc/token", content=body, headers=FORM, auth=(procedure.client_id, procedure.secret)
+    )
+    assert response.status_code == 400, why
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["status"] == 400
+
+
+def test_a_repeated_token_parameter_is_invalid_request(
+    http: TestClient, procedure: Procedure
+) -> None:
+    body = f"grant_type=client_credentials&scope={SCOPE}&scope={SCOPE}"
+    response = http.post(
+        "/oidc/token", content=body, headers=FORM, auth=(procedure.client_id, procedure.secret)
+    )
+    assert response.status_code == 400
+    assert response.json()["error"] == "invalid_request"
 
 
 def _b64(data: dict[str, object]) -> str:

@@ -17,7 +17,7 @@ from servicekonto.store.schema import upgrade_to_head
 from servicekonto.tokens.codes import Grant, GrantStore
 from servicekonto.tokens.models import AuthorizationCode, IssuedToken, RefreshToken
 from servicekonto.tokens.purge import purge_tokens
-from servicekonto.tokens.repository import TokenRepository
+from servicekonto.tokens.repository import add_token
 
 NOW = datetime(2026, 5, 4, 12, 0, tzinfo=UTC)
 LONG_AGO = NOW - timedelta(days=40)
@@ -43,7 +43,8 @@ def _grant(family_id: uuid.UUID | None = None) -> Grant:
 def _access_token(db: Database, expires_at: datetime, family_id: uuid.UUID | None = None) -> str:
     jti = uuid.uuid4().hex
     with db.unit_of_work() as uow:
-        TokenRepository(uow.session).add(
+        add_token(
+            uow.session,
             {
                 "jti": jti,
                 "client_id": "vg-test.hund",
@@ -53,7 +54,7 @@ def _access_token(db: Database, expires_at: datetime, family_id: uuid.UUID | Non
                 "claims_request": None,
                 "created_at": expires_at - timedelta(minutes=10),
                 "expires_at": expires_at,
-            }
+            },
         )
         uow.commit()
     return jti

@@ -6,6 +6,7 @@ import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
+from functools import partial
 from urllib.parse import urlsplit
 
 import httpx
@@ -20,6 +21,7 @@ from starlette.responses import Response
 from servicekonto.accounts.context import build_account_context
 from servicekonto.accounts.login import LoginService
 from servicekonto.accounts.notifications import Notifier
+from servicekonto.accounts.released import releasable_person
 from servicekonto.accounts.second_factors import SecondFactorService
 from servicekonto.accounts.service import AccountService
 from servicekonto.accounts.staff import StaffService
@@ -107,12 +109,14 @@ def create_app(
     app.state.clock = clock
     _install_services(app, settings, database, clock, mail_sender or build_mail_sender(settings))
     install_error_handlers(app)
+    # Routes are tried in order: the token endpoints, which every procedure calls for every
+    # login, first (each router passed on the way costs a request its path match).
+    app.include_router(oauth_endpoints.router)
     app.include_router(health.router)
     app.include_router(problem_types.router)
     app.include_router(identity.router)
     app.include_router(admin.router)
     app.include_router(safe.router)
-    app.include_router(oauth_endpoints.router)
     app.include_router(saml_endpoints.router)
     app.include_router(page_router())
     app.mount("/static", StaticFiles(packages=[("servicekonto.web", "static")]), name="static")
@@ -156,7 +160,7 @@ def _install_services(
         keys=key_ring,
         grant_store=grant_store,
         pairwise_key=derive_key(secret, "pairwise-subject"),
-        people=app.state.account_service.profile,
+        people=partial(releasable_person, database),
         organisation_claim=OrganisationClaims(database).claim,
     )
     back_channel = BackChannelLogout(

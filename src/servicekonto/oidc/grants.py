@@ -148,6 +148,10 @@ class TokenWrites:
     access_tokens: list[IssuedAccessToken] = field(default_factory=list)
     refresh_tokens: list[NewRefresh] = field(default_factory=list)
 
+    @property
+    def nothing_to_write(self) -> bool:
+        return self.consume is None and not self.access_tokens and not self.refresh_tokens
+
 
 class TokensForThisRequest:
     """A grant whose tokens are collected in its request's TokenWrites.

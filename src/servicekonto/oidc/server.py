@@ -217,18 +217,22 @@ class ProviderServer(AuthorizationServer):  # type: ignore[misc]
     def save_token(self, token: dict[str, Any], request: PlainOAuth2Request) -> None:
         """Consume the code or refresh token and record the new tokens: one transaction."""
         writes = request.writes
+        if writes.nothing_to_write:
+            return  # a procedure's own token is self-contained (TokenService.issue)
         now = self.clock.now()
-        with self.grants.database.unit_of_work() as uow:
-            if writes.consume is not None and not self.grants.consume(
-                uow.session, writes.consume, now
-            ):
-                uow.commit()  # another request used it first: a replay, its family revoked
-                raise InvalidGrantError()
-            for issued in writes.access_tokens:
-                self.tokens.record(uow.session, issued)
-            for refresh in writes.refresh_tokens:
-                self.grants.add_refresh(uow.session, refresh)
-            uow.commit()
+        with self.grants.database.transaction() as connection:
+            consumed = writes.consume is None or self.grants.consume(
+                connection, writes.consume, now
+            )
+            # Not consumed: another request used it first. The replay is recorded and its
+            # family revoked (committed with this transaction), nothing is issued.
+            if consumed:
+                for issued in writes.access_tokens:
+                    self.tokens.record(connection, issued)
+                for refresh in writes.refresh_tokens:
+                    self.grants.add_refresh(connection, refresh)
+        if not consumed:
+            raise InvalidGrantError()
 
     def send_signal(self, name: str, *args: Any, **kwargs: Any) -> None:
         """No listeners: audit and logging happen in the services."""
@@ -254,11 +258,9 @@ class ProviderServer(AuthorizationServer):  # type: ignore[misc]
         client: RegisteredClient = request.client
         if isinstance(user, EndUser):
             return self._person_token(request.writes, client, user, scope, with_refresh)
-        return self._service_token(request.writes, client, scope)
+        return self._service_token(client, scope)
 
-    def _service_token(
-        self, writes: TokenWrites, client: RegisteredClient, scope: str
-    ) -> dict[str, Any]:
+    def _service_token(self, client: RegisteredClient, scope: str) -> dict[str, Any]:
         requested = set(scope.split())
         allowed = set(client.client.scopes) & SERVICE_SCOPES
         if not requested or not requested <= allowed:
@@ -266,7 +268,6 @@ class ProviderServer(AuthorizationServer):  # type: ignore[misc]
             raise InvalidScopeError()
         granted = " ".join(sorted(requested))
         issued = self.tokens.issue(client.get_client_id(), granted)
-        writes.access_tokens.append(issued)
         return {
             "token_type": "Bearer",
             "access_token": issued.token,

@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import (
     Exists,
+    Row,
     SQLColumnExpression,
     bindparam,
     delete,
@@ -24,7 +25,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from servicekonto.security.secrets import Digester, new_token, token_kind
-from servicekonto.store.engine import Database
+from servicekonto.store.engine import Database, Executor
 from servicekonto.store.results import rows_affected
 from servicekonto.tokens.models import AuthorizationCode, IssuedToken, RefreshToken, UsedAssertion
 
@@ -122,13 +123,8 @@ class GrantStore:
         digest = self._digest_of(code, CODE_KIND)
         if digest is None:
             return None
-        with self.database.reader() as session:
-            row = session.scalars(
-                select(AuthorizationCode).where(
-                    AuthorizationCode.code_digest == digest,
-                    AuthorizationCode.client_id == client_id,
-                )
-            ).one_or_none()
+        with self.database.reading() as connection:
+            row = connection.execute(_FIND_CODE, {"digest": digest, "client_id": client_id}).first()
         if row is None:
             return None
         if row.used_at is not None:
@@ -136,7 +132,7 @@ class GrantStore:
             return None
         if now >= row.expires_at:
             return None
-        return Redeemable(_grant_of(row), AuthorizationCode, row.id)
+        return Redeemable(_grant_of(row, is_code=True), AuthorizationCode, row.id)
 
     def find_refresh(self, token: str, client_id: str, now: datetime) -> Redeemable | None:
         """An unused, unrevoked, unexpired refresh token of this client, like `find_code`.
@@ -146,25 +142,19 @@ class GrantStore:
         digest = self._digest_of(token, REFRESH_KIND)
         if digest is None:
             return None
-        with self.database.reader() as session:
-            found = session.execute(
-                select(RefreshToken, family_replayed(RefreshToken.family_id)).where(
-                    RefreshToken.token_digest == digest, RefreshToken.client_id == client_id
-                )
-            ).one_or_none()
-        if found is None:
-            return None
-        row, void = found
-        if row.revoked_at is not None or void:
+        with self.database.reading() as connection:
+            parameters = {"digest": digest, "client_id": client_id}
+            row = connection.execute(_FIND_REFRESH, parameters).first()
+        if row is None or row.revoked_at is not None or row.replayed:
             return None
         if row.used_at is not None:
             self._in_own_transaction(_refresh_replayed, row.id, row.family_id, now)
             return None
         if now >= row.expires_at:
             return None
-        return Redeemable(_grant_of(row), RefreshToken, row.id)
+        return Redeemable(_grant_of(row, is_code=False), RefreshToken, row.id)
 
-    def consume(self, session: Session, found: Redeemable, now: datetime) -> bool:
+    def consume(self, session: Executor, found: Redeemable, now: datetime) -> bool:
         """Use the code or refresh token up, in the caller's transaction.
 
         One guarded UPDATE (STYLE habit 5): of concurrent requests for the same code exactly one
@@ -203,7 +193,7 @@ class GrantStore:
         digest = self._digester.digest(token)
         return NewRefresh(token, _refresh_values(digest, grant, now, self._refresh_lifetime))
 
-    def add_refresh(self, session: Session, pending: NewRefresh) -> None:
+    def add_refresh(self, session: Executor, pending: NewRefresh) -> None:
         """Write the refresh token's row in the caller's transaction (a plain INSERT)."""
         session.execute(_INSERT_REFRESH, pending.values)
 
@@ -221,7 +211,7 @@ class GrantStore:
 
 
 def _code_replayed(
-    session: Session, code_id: uuid.UUID, family_id: uuid.UUID, now: datetime
+    session: Executor, code_id: uuid.UUID, family_id: uuid.UUID, now: datetime
 ) -> None:
     """A used code presented again: every token of its family is void (STYLE habit 4)."""
     session.execute(
@@ -234,7 +224,7 @@ def _code_replayed(
 
 
 def _refresh_replayed(
-    session: Session, _token_id: uuid.UUID, family_id: uuid.UUID, now: datetime
+    session: Executor, _token_id: uuid.UUID, family_id: uuid.UUID, now: datetime
 ) -> None:
     """A used refresh token presented again: stolen or replayed. End the family."""
     revoke_family(session, family_id, now)
@@ -311,9 +301,19 @@ _CONSUME_REFRESH = (
     .values(used_at=bindparam("now", type_=_refresh_tokens.c.used_at.type))
 )
 _INSERT_REFRESH = insert(_refresh_tokens)
+# The token endpoint's reads, likewise: Core rows, no Session (`GrantStore.find_code`).
+_FIND_CODE = select(_codes).where(
+    _codes.c.code_digest == bindparam("digest"), _codes.c.client_id == bindparam("client_id")
+)
+_FIND_REFRESH = select(
+    _refresh_tokens, family_replayed(_refresh_tokens.c.family_id).label("replayed")
+).where(
+    _refresh_tokens.c.token_digest == bindparam("digest"),
+    _refresh_tokens.c.client_id == bindparam("client_id"),
+)
 
 
-def revoke_family(session: Session, family_id: uuid.UUID, now: datetime) -> None:
+def revoke_family(session: Executor, family_id: uuid.UUID, now: datetime) -> None:
     for model in (RefreshToken, IssuedToken):
         session.execute(
             update(model)
@@ -323,8 +323,8 @@ def revoke_family(session: Session, family_id: uuid.UUID, now: datetime) -> None
         )
 
 
-def _grant_of(row: AuthorizationCode | RefreshToken) -> Grant:
-    is_code = isinstance(row, AuthorizationCode)
+def _grant_of(row: Row[Any], *, is_code: bool) -> Grant:
+    """The grant a code's or refresh token's row (of `_FIND_CODE`, `_FIND_REFRESH`) stands for."""
     return Grant(
         client_id=row.client_id,
         person_id=row.person_id,
@@ -334,10 +334,10 @@ def _grant_of(row: AuthorizationCode | RefreshToken) -> Grant:
         auth_time=row.auth_time,
         family_id=row.family_id,
         claims_request=row.claims_request,
-        nonce=row.nonce if is_code else None,  # type: ignore[union-attr]
-        redirect_uri=row.redirect_uri if is_code else None,  # type: ignore[union-attr]
-        code_challenge=row.code_challenge if is_code else None,  # type: ignore[union-attr]
-        code_challenge_method=row.code_challenge_method if is_code else None,  # type: ignore[union-attr]
+        nonce=row.nonce if is_code else None,
+        redirect_uri=row.redirect_uri if is_code else None,
+        code_challenge=row.code_challenge if is_code else None,
+        code_challenge_method=row.code_challenge_method if is_code else None,
     )
 
 

@@ -1,7 +1,9 @@
 """An issued access token, recorded by its `jti`.
 
 The token itself is a signed JWT a resource server can check offline; the row exists so that
-revocation (RFC 7009) and introspection (RFC 7662) can answer for it.
+revocation (RFC 7009) and introspection (RFC 7662) can answer for it. A procedure's own token
+(client_credentials) is self-contained and gets a row only when it is revoked
+(`tokens.service`).
 """
 
 from __future__ import annotations

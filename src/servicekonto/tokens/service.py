@@ -2,30 +2,44 @@
 
 Header `typ: at+jwt` (RFC 9068 §2.1) keeps an access token from being mistaken for an ID token;
 `aud` names the client; `client_id`, `scope`, `jti`, `iat`, `exp` as §2.2 requires. A token is
-valid only if its signature checks against one of our published keys, it has not expired, and its
-`jti` is recorded and not revoked.
+valid only if its signature checks against one of our published keys and it has not expired, and
+then:
+
+- a person's token only if its `jti` is recorded, not revoked, and the code its family came
+  from was not replayed: the record carries what the token may release (scope, claims request);
+- a procedure's own token (client_credentials) is self-contained: its `jti` starts with
+  `SELF_CONTAINED_PREFIX`, nothing is written when it is issued, and it is valid unless a record
+  of its `jti` exists, which only a revocation writes. Issuing one is the hottest write path of
+  the service and carries nothing a record would add; the prefix is inside the signature, and
+  no person's `jti` can carry it (they are URL-safe base64, without dots).
 """
 
 from __future__ import annotations
 
 import secrets
+import threading
+import time
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jws import extract_compact
-from sqlalchemy.orm import Session
 
 from servicekonto.clock import Clock
 from servicekonto.keys.service import KeyRing
-from servicekonto.store.engine import Database
-from servicekonto.tokens.repository import TokenRepository
+from servicekonto.store.engine import Database, Executor
+from servicekonto.tokens.repository import TokenRepository, add_token, token_row
 
 ACCESS_TOKEN_TYPE = "at+jwt"
 MAX_TOKEN_LENGTH = 8192
+SELF_CONTAINED_PREFIX = "c."
+# Verified signatures kept per process (see VerifiedTokens): a resource server introspects the
+# same token for every call it serves, a procedure asks userinfo with it more than once.
+VERIFIED_TOKENS_KEPT = 512
+VERIFIED_TOKENS_SECONDS = 60.0
 
 
 @dataclass(frozen=True)
@@ -50,6 +64,35 @@ class TokenClaims:
     claims_request: dict[str, Any] | None = None
 
 
+class VerifiedTokens:
+    """Claims of tokens whose signature was verified in the last minute, by the token itself.
+
+    An ES256 verification is most of a token check's CPU. Kept for a minute at most, and a
+    token is only served from here while the key that signed it is still published, so a
+    withdrawn key stops its tokens at once. Expiry and revocation are checked at every call,
+    as for a token verified anew. Bounded: the oldest entry makes room for a new one.
+    """
+
+    def __init__(self, kept: int = VERIFIED_TOKENS_KEPT, seconds: float = VERIFIED_TOKENS_SECONDS):
+        self._kept = kept
+        self._seconds = seconds
+        self._entries: dict[str, tuple[float, str, dict[str, Any]]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, token: str) -> tuple[str, dict[str, Any]] | None:
+        """(kid, claims) of a token verified recently, or None."""
+        entry = self._entries.get(token)
+        if entry is None or time.monotonic() - entry[0] > self._seconds:
+            return None
+        return entry[1], entry[2]
+
+    def put(self, token: str, kid: str, claims: dict[str, Any]) -> None:
+        with self._lock:
+            while len(self._entries) >= self._kept:
+                del self._entries[next(iter(self._entries))]
+            self._entries[token] = (time.monotonic(), kid, claims)
+
+
 class TokenService:
     def __init__(
         self, database: Database, clock: Clock, keys: KeyRing, issuer: str, lifetime: timedelta
@@ -59,6 +102,7 @@ class TokenService:
         self._keys = keys
         self._issuer = issuer
         self._lifetime = lifetime
+        self._verified = VerifiedTokens()
 
     def issue(
         self,
@@ -70,20 +114,29 @@ class TokenService:
         subject: str | None = None,
         claims_request: dict[str, Any] | None = None,
     ) -> IssuedAccessToken:
-        """A signed access token; valid once `record` has written its row."""
+        """A signed access token.
+
+        A person's token is valid once `record` has written its row; a procedure's own (no
+        person) is self-contained and has no row to write (`record` is empty).
+        """
         now = self._clock.now()
-        jti = secrets.token_urlsafe(24)
+        self_contained = person_id is None
+        jti = (SELF_CONTAINED_PREFIX if self_contained else "") + secrets.token_urlsafe(24)
         expires_at = now + self._lifetime
-        record = {
-            "jti": jti,
-            "client_id": client_id,
-            "person_id": person_id,
-            "scope": scope,
-            "family_id": family_id,
-            "claims_request": claims_request,
-            "created_at": now,
-            "expires_at": expires_at,
-        }
+        record = (
+            {}
+            if self_contained
+            else {
+                "jti": jti,
+                "client_id": client_id,
+                "person_id": person_id,
+                "scope": scope,
+                "family_id": family_id,
+                "claims_request": claims_request,
+                "created_at": now,
+                "expires_at": expires_at,
+            }
+        )
         claims = {
             "iss": self._issuer,
             "sub": subject or client_id,
@@ -100,61 +153,116 @@ class TokenService:
         return IssuedAccessToken(token, int(self._lifetime.total_seconds()), jti, record)
 
     @staticmethod
-    def record(session: Session, issued: IssuedAccessToken) -> None:
+    def record(executor: Executor, issued: IssuedAccessToken) -> None:
         """Record an issued token in the caller's transaction (the token request's one)."""
-        TokenRepository(session).add(issued.record)
+        add_token(executor, issued.record)
 
     def check(self, token: str) -> TokenClaims | None:
         """The claims of a valid access token of ours, or None (bad signature, expired, revoked)."""
         claims = self._verified_claims(token)
         if claims is None:
             return None
-        with self._database.reader() as session:
-            record = TokenRepository(session).by_jti(str(claims.get("jti", "")))
-            if record is None or not record.is_valid(self._clock.now()):
-                return None
-            return TokenClaims(
-                person_id=record.person_id,
-                jti=record.jti,
-                client_id=record.client_id,
-                subject=str(claims.get("sub", "")),
-                scope=record.scope,
-                expires_at=record.expires_at,
-                issued_at=record.created_at,
-                claims_request=record.claims_request,
-            )
+        jti = str(claims.get("jti", ""))
+        with self._database.reading() as connection:
+            row = token_row(connection, jti)
+        if jti.startswith(SELF_CONTAINED_PREFIX):
+            # Only a revocation records a self-contained token.
+            return None if row is not None else _self_contained_claims(claims)
+        if row is None or row.replayed or row.revoked_at is not None:
+            return None
+        if self._clock.now() >= row.expires_at:
+            return None
+        return TokenClaims(
+            person_id=row.person_id,
+            jti=row.jti,
+            client_id=row.client_id,
+            subject=str(claims.get("sub", "")),
+            scope=row.scope,
+            expires_at=row.expires_at,
+            issued_at=row.created_at,
+            claims_request=row.claims_request,
+        )
 
     def revoke(self, token: str, client_id: str) -> None:
         """Revoke a token the client holds; RFC 7009 §2.2: unknown tokens are not an error."""
         claims = self._verified_claims(token, check_expiry=False)
         if claims is None or claims.get("client_id") != client_id:
             return
+        jti = str(claims.get("jti", ""))
+        now = self._clock.now()
         with self._database.unit_of_work() as uow:
-            TokenRepository(uow.session).revoke(str(claims.get("jti", "")), self._clock.now())
+            repository = TokenRepository(uow.session)
+            if jti.startswith(SELF_CONTAINED_PREFIX):
+                repository.add_if_absent(_revocation_record(claims, now))
+            else:
+                repository.revoke(jti, now)
             uow.commit()
 
     def _verified_claims(self, token: str, check_expiry: bool = True) -> dict[str, Any] | None:
         if not token or len(token) > MAX_TOKEN_LENGTH or token.count(".") != 2:
             return None
+        claims = self._signed_claims(token)
+        if claims is None or claims.get("iss") != self._issuer:
+            return None
+        if check_expiry and int(claims.get("exp", 0)) <= int(self._clock.now().timestamp()):
+            return None
+        return claims
+
+    def _signed_claims(self, token: str) -> dict[str, Any] | None:
+        """The claims of a token whose signature checks against a published key of ours."""
+        known = self._verified.get(token)
+        if known is not None:
+            kid, claims = known
+            return claims if self._keys.key_for_kid(kid) is not None else None
         try:
             decoded = self._decode(token)
         except (JoseError, ValueError):
             return None
         if decoded is None:
             return None
-        claims = dict(decoded.claims)
-        if claims.get("iss") != self._issuer:
-            return None
-        if check_expiry and int(claims.get("exp", 0)) <= int(self._clock.now().timestamp()):
-            return None
-        return claims
+        kid, token_claims = decoded
+        self._verified.put(token, kid, token_claims)
+        return token_claims
 
-    def _decode(self, token: str) -> jwt.Token | None:
+    def _decode(self, token: str) -> tuple[str, dict[str, Any]] | None:
         header = extract_compact(token.encode()).protected
         if header.get("typ") != ACCESS_TOKEN_TYPE or header.get("alg") not in {"ES256", "RS256"}:
             # Refuses `alg: none` and HMAC tricks with our public key as the secret.
             return None
-        key = self._keys.key_for_kid(str(header.get("kid", "")))
+        kid = str(header.get("kid", ""))
+        key = self._keys.key_for_kid(kid)
         if key is None:
             return None
-        return jwt.decode(token, key, algorithms=[str(header["alg"])])
+        return kid, dict(jwt.decode(token, key, algorithms=[str(header["alg"])]).claims)
+
+
+def _moment(claims: dict[str, Any], name: str) -> datetime:
+    return datetime.fromtimestamp(int(claims.get(name, 0)), UTC)
+
+
+def _self_contained_claims(claims: dict[str, Any]) -> TokenClaims:
+    """A procedure's own token answers from its signed claims alone."""
+    return TokenClaims(
+        person_id=None,
+        jti=str(claims["jti"]),
+        client_id=str(claims.get("client_id", "")),
+        subject=str(claims.get("sub", "")),
+        scope=str(claims.get("scope", "")),
+        expires_at=_moment(claims, "exp"),
+        issued_at=_moment(claims, "iat"),
+    )
+
+
+def _revocation_record(claims: dict[str, Any], now: datetime) -> dict[str, Any]:
+    """The record a revoked self-contained token gets: kept until the token would expire."""
+    return {
+        "jti": str(claims["jti"]),
+        "client_id": str(claims.get("client_id", "")),
+        "person_id": None,
+        "scope": str(claims.get("scope", "")),
+        "family_id": None,
+        "claims_request": None,
+        "created_at": _moment(claims, "iat"),
+        "expires_at": _moment(claims, "exp"),
+        "revoked_at": now,
+    }
