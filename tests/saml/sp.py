@@ -48,8 +48,13 @@ GENDER = "urn:oid:1.3.6.1.4.1.33592.1.3.5"
 _FIELD = re.compile(r'name="(SAMLResponse|RelayState)" value="([^"]*)"')
 
 
+def rsa_key() -> rsa.RSAPrivateKey:
+    """A fresh 2048-bit RSA key, as SPs and IdPs in the tests use."""
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
 def key_pair(directory: Path, name: str) -> tuple[Path, Path, rsa.RSAPrivateKey]:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    key = rsa_key()
     subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
     now = datetime.now(UTC)
     certificate = (

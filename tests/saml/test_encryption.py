@@ -33,6 +33,7 @@ from signxml.signer import XMLSigner
 
 from servicekonto.saml.encryption import DecryptionFailed, decrypt_element, encrypt_assertion
 from servicekonto.saml.xml import DS, SAML, SAMLP, XENC, XENC11, XS, XSI, qname
+from tests.saml.sp import rsa_key
 
 ELEMENT = XENC + "Element"
 AES128_GCM = XENC11 + "aes128-gcm"
@@ -52,10 +53,6 @@ FAILED = "decryption failed"
 # --- keys, certificates, files ------------------------------------------------------------------
 
 
-def _rsa_key() -> rsa.RSAPrivateKey:
-    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
-
-
 def _certificate(key: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey) -> x509.Certificate:
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "sp.example")])
     now = datetime.datetime.now(datetime.UTC)
@@ -73,7 +70,7 @@ def _certificate(key: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey) -> x509.Ce
 
 @pytest.fixture(scope="module")
 def sp_key() -> rsa.RSAPrivateKey:
-    return _rsa_key()
+    return rsa_key()
 
 
 @pytest.fixture(scope="module")
@@ -83,12 +80,12 @@ def sp_cert(sp_key: rsa.RSAPrivateKey) -> x509.Certificate:
 
 @pytest.fixture(scope="module")
 def other_key() -> rsa.RSAPrivateKey:
-    return _rsa_key()
+    return rsa_key()
 
 
 @pytest.fixture(scope="module")
 def idp_key() -> rsa.RSAPrivateKey:
-    return _rsa_key()
+    return rsa_key()
 
 
 @pytest.fixture(scope="module")

@@ -36,6 +36,7 @@ from servicekonto.saml.metadata import (
 )
 from servicekonto.saml.signing import verify
 from servicekonto.saml.xml import DS, MD, SAML, parse
+from tests.saml.sp import rsa_key
 
 NOW = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 IDP = "https://idp.example.org/saml"
@@ -43,13 +44,9 @@ SP = "https://sp.example.org/metadata"
 ATTRIBUTES = [("urn:oid:2.5.4.42", "givenName"), ("urn:oid:2.5.4.4", "surname")]
 
 
-def _key() -> rsa.RSAPrivateKey:
-    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
-
-
 @pytest.fixture(scope="module")
 def key() -> rsa.RSAPrivateKey:
-    return _key()
+    return rsa_key()
 
 
 @pytest.fixture(scope="module")
@@ -59,7 +56,7 @@ def certificate(key: rsa.RSAPrivateKey) -> x509.Certificate:
 
 @pytest.fixture(scope="module")
 def encryption_certificate() -> x509.Certificate:
-    return certificate_for(_key(), "idp.example.org encryption", NOW)
+    return certificate_for(rsa_key(), "idp.example.org encryption", NOW)
 
 
 @pytest.fixture(scope="module")
@@ -102,7 +99,7 @@ def _xmlsec1() -> str:
 
 
 def _sp_config(tmp_path: Path, idp_metadata_xml: bytes | None = None) -> SPConfig:
-    sp_key = _key()
+    sp_key = rsa_key()
     pem = _pem_files(tmp_path, sp_key, certificate_for(sp_key, "sp.example.org", NOW))
     settings: dict[str, object] = {
         "entityid": SP,

@@ -50,6 +50,7 @@ from servicekonto.saml.signing import (
     verify_redirect,
 )
 from servicekonto.saml.xml import DS, SAML, SAMLP, parse, qname
+from tests.saml.sp import rsa_key
 
 NOW = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 RESPONSE = b"""<samlp:Response xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol"
@@ -69,13 +70,9 @@ ASSERTION_NODE = f"{SAML}:Assertion"
 RSA_SHA1 = "http://www.w3.org/2000/09/xmldsig#rsa-sha1"
 
 
-def _key() -> rsa.RSAPrivateKey:
-    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
-
-
 @pytest.fixture(scope="module")
 def key() -> rsa.RSAPrivateKey:
-    return _key()
+    return rsa_key()
 
 
 @pytest.fixture(scope="module")
@@ -85,7 +82,7 @@ def certificate(key: rsa.RSAPrivateKey) -> x509.Certificate:
 
 @pytest.fixture(scope="module")
 def other_certificate() -> x509.Certificate:
-    return certificate_for(_key(), "attacker.example.org", NOW)
+    return certificate_for(rsa_key(), "attacker.example.org", NOW)
 
 
 def _assertion(root: etree._Element) -> etree._Element:
@@ -158,7 +155,7 @@ def test_certificate_extensions(certificate: x509.Certificate) -> None:
 
 
 def test_certificate_serial_depends_on_the_key(certificate: x509.Certificate) -> None:
-    other = certificate_for(_key(), "idp.example.org", NOW)
+    other = certificate_for(rsa_key(), "idp.example.org", NOW)
 
     assert other.serial_number != certificate.serial_number
 
@@ -614,7 +611,7 @@ def test_redirect_parameter_order_as_received_does_not_matter(
 
 def test_redirect_signature_from_pysaml2_is_accepted(tmp_path: Path) -> None:
     """pysaml2 signs an AuthnRequest for the redirect binding (quote_plus encoding)."""
-    sp_key = _key()
+    sp_key = rsa_key()
     sp_certificate = certificate_for(sp_key, "sp.example.org", NOW)
     client = Saml2Client(config=_pysaml2_sp_config(tmp_path, sp_key, sp_certificate))
 
