@@ -105,16 +105,19 @@ async def token(request: Request) -> JSONResponse:
 
 @router.post(INTROSPECTION_PATH, summary="Token introspection (RFC 7662)")
 async def introspect(request: Request) -> JSONResponse:
-    plain = await plain_request(request)
-    answer = _server(request).create_endpoint_response
-    return _respond(await run_in_threadpool(answer, "introspection", plain))
+    return await _endpoint_answer(request, "introspection")
 
 
 @router.post(REVOCATION_PATH, summary="Token revocation (RFC 7009)")
 async def revoke(request: Request) -> JSONResponse:
+    return await _endpoint_answer(request, "revocation")
+
+
+async def _endpoint_answer(request: Request, endpoint: str) -> JSONResponse:
+    """The answer of one of authlib's endpoints registered on our server."""
     plain = await plain_request(request)
     answer = _server(request).create_endpoint_response
-    return _respond(await run_in_threadpool(answer, "revocation", plain))
+    return _respond(await run_in_threadpool(answer, endpoint, plain))
 
 
 JSON_DOCUMENT: dict[int | str, dict[str, Any]] = {

@@ -193,7 +193,7 @@ class TokenService:
         with self._database.unit_of_work() as uow:
             repository = TokenRepository(uow.session)
             if jti.startswith(SELF_CONTAINED_PREFIX):
-                repository.add_if_absent(_revocation_record(claims, now))
+                repository.add_if_absent(_revocation_record(_self_contained_claims(claims), now))
             else:
                 repository.revoke(jti, now)
             uow.commit()
@@ -253,16 +253,16 @@ def _self_contained_claims(claims: dict[str, Any]) -> TokenClaims:
     )
 
 
-def _revocation_record(claims: dict[str, Any], now: datetime) -> dict[str, Any]:
+def _revocation_record(token: TokenClaims, now: datetime) -> dict[str, Any]:
     """The record a revoked self-contained token gets: kept until the token would expire."""
     return {
-        "jti": str(claims["jti"]),
-        "client_id": str(claims.get("client_id", "")),
+        "jti": token.jti,
+        "client_id": token.client_id,
         "person_id": None,
-        "scope": str(claims.get("scope", "")),
+        "scope": token.scope,
         "family_id": None,
         "claims_request": None,
-        "created_at": _moment(claims, "iat"),
-        "expires_at": _moment(claims, "exp"),
+        "created_at": token.issued_at,
+        "expires_at": token.expires_at,
         "revoked_at": now,
     }
