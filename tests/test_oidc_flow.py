@@ -263,12 +263,23 @@ def clock() -> FixedClock:
 
 @pytest.fixture
 def provider(settings: Settings, db: Database, clock: FixedClock) -> Iterator[Provider]:
+    yield from serve_provider(settings, db, clock)
+
+
+def serve_provider(
+    settings: Settings, db: Database, clock: FixedClock, **app_options: Any
+) -> Iterator[Provider]:
+    """The app served by uvicorn on a free port, as procedures and browsers reach it."""
     port = free_port()
     issuer = f"http://127.0.0.1:{port}"
     mail = RecordingMailSender()
     KeyService(settings, db, clock).ensure_keys()
     app = create_app(
-        cheap_settings(settings, issuer=issuer), database=db, clock=clock, mail_sender=mail
+        cheap_settings(settings, issuer=issuer),
+        database=db,
+        clock=clock,
+        mail_sender=mail,
+        **app_options,
     )
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None))
     thread = threading.Thread(target=server.run, daemon=True)

@@ -14,7 +14,7 @@ import hashlib
 import hmac
 import json
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 from typing import Any
 from urllib.parse import urlencode
@@ -649,6 +649,29 @@ def race_app(settings: Settings, race_db: Database, clock: FixedClock) -> Iterat
     browser.client.close()
 
 
+def all_at_once(contenders: int, attempt: Callable[[], Any]) -> list[Any]:
+    """What `attempt` returned in each of `contenders` threads released at the same moment."""
+    barrier = threading.Barrier(contenders)
+    answers: list[Any] = []
+    failures: list[BaseException] = []
+
+    def contend() -> None:
+        try:
+            barrier.wait(timeout=10)
+            answers.append(attempt())
+        except BaseException as error:  # reported by the main thread
+            failures.append(error)
+
+    threads = [threading.Thread(target=contend) for _ in range(contenders)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not failures, failures
+    assert len(answers) == contenders
+    return answers
+
+
 def _token_request(who: Procedure, code: str) -> PlainRequest:
     assert who.secret is not None
     basic = base64.b64encode(f"{who.client_id}:{who.secret}".encode()).decode()
@@ -674,24 +697,9 @@ def test_twenty_redemptions_of_one_code_have_one_winner(
     code = get_code(browser, procedure)
     server: ProviderServer = browser.client.app.state.oauth_server
     contenders = 20
-    barrier = threading.Barrier(contenders)
-    answers: list[Any] = []
-    failures: list[BaseException] = []
-
-    def contend() -> None:
-        try:
-            barrier.wait(timeout=10)
-            answers.append(server.create_token_response(_token_request(procedure, code)))
-        except BaseException as error:  # reported by the main thread
-            failures.append(error)
-
-    threads = [threading.Thread(target=contend) for _ in range(contenders)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert not failures, failures
-    assert len(answers) == contenders
+    answers = all_at_once(
+        contenders, lambda: server.create_token_response(_token_request(procedure, code))
+    )
     winners = [answer for answer in answers if answer.status == 200]
     assert len(winners) == 1, [answer.body for answer in answers]
     won = winners[0].body

@@ -78,19 +78,30 @@ def create_app(
     database: Database | None = None,
     clock: Clock | None = None,
     mail_sender: MailSender | None = None,
+    *,
+    statements_on_loop: bool | None = None,
 ) -> FastAPI:
     """Build the app.
 
     A database handed in stays the caller's to close; one built here is closed on shutdown.
+    `statements_on_loop` (default: only for a database built here) lets the token endpoints
+    run their PostgreSQL statements on the event loop (store/loop.py).
     """
     if settings.secret_key is None:
         raise ValueError("create_app needs settings with a secret key (see with_secret_key)")
     owns_database = database is None
+    loop_statements = owns_database if statements_on_loop is None else statements_on_loop
     database = database or Database.from_url(settings.database_url, settings.database)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        # The service's own PostgreSQL pool gets a second, asynchronous one on this loop: the
+        # token endpoints' statements wait there instead of in a pool thread (store/loop.py).
+        # A database handed in (the tests' connection in a transaction) is used as it is.
+        if loop_statements:
+            database.start_loop_statements(settings.database)
         yield
+        await database.close_loop_statements()
         if owns_database:
             database.dispose()
 

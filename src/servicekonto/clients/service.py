@@ -139,6 +139,10 @@ class ClientService:
         self._cache.put(record, read_at)
         return record
 
+    def is_cached(self, client_id: str) -> bool:
+        """True when `lookup` would answer from the cache, without the database."""
+        return self._cache.get(client_id) is not None
+
     def secret_matches(self, record: ClientRecord | None, secret: str) -> bool:
         """True only for an enabled client whose secret matches, compared in constant time."""
         usable = record is not None and not record.client.disabled

@@ -279,6 +279,11 @@ class KeyRing:
             (key.material.public for key in self._published(now) if key.row.kid == kid), None
         )
 
+    def is_fresh(self) -> bool:
+        """True when the keys were read recently: using them reads nothing now."""
+        snapshot = self._snapshot
+        return snapshot is not None and self._fresh(snapshot, self._clock.now())
+
     def _published(self, now: datetime) -> list[_OpenedKey]:
         return [key for key in self._current(now).keys if key.row.is_published(now)]
 

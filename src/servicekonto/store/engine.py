@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, create_engine, event, make_url, text
 from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
@@ -15,6 +15,7 @@ from sqlalchemy.pool import ConnectionPoolEntry
 
 from servicekonto.config import DatabaseSettings
 from servicekonto.errors import DatabaseUnavailableError
+from servicekonto.store.loop import LoopConnection, LoopStatements, PoolOptions
 from servicekonto.store.uow import UnitOfWork
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
@@ -23,8 +24,11 @@ IDLE_PING_SECONDS = 5.0
 # Connections are replaced after this long, before a server or firewall idle limit closes them.
 POOL_RECYCLE_SECONDS = 1800
 _LAST_USED = "servicekonto_last_used"
+Result = TypeVar("Result")
 # What runs a statement in a transaction: a unit of work's Session or a `transaction()`.
-Executor = Session | Connection
+Executor = Session | Connection | LoopConnection
+# What `reading()` yields: a pooled connection, or one of the loop's (store/loop.py).
+Reader = Connection | LoopConnection
 
 
 def create_database_engine(url: str, settings: DatabaseSettings | None = None) -> Engine:
@@ -42,11 +46,11 @@ def create_database_engine(url: str, settings: DatabaseSettings | None = None) -
         pool_use_lifo=True,
         connect_args={"connect_timeout": max(1, round(settings.connect_timeout))},
     )
-    _ping_connections_when_idle(engine)
+    ping_connections_when_idle(engine)
     return engine
 
 
-def _ping_connections_when_idle(engine: Engine) -> None:
+def ping_connections_when_idle(engine: Engine) -> None:
     """Ping a pooled connection at checkout only if it sat unused for IDLE_PING_SECONDS.
 
     `pool_pre_ping` pinged at every checkout: one more round trip per unit of work, a fifth
@@ -123,6 +127,7 @@ class Database:
         )
         self._reader_factory = self.session_factory
         self._reader_bind: Engine | Connection = bind
+        self._loop: LoopStatements | None = None
         if isinstance(bind, Engine) and bind.dialect.name == "postgresql":
             # Lookups of one statement need no transaction: autocommit spares the BEGIN and
             # ROLLBACK round trips around them (a statement sees a consistent snapshot anyway).
@@ -143,14 +148,63 @@ class Database:
         session: Session = self._reader_factory()
         return session
 
+    # --- statements on the event loop (store/loop.py) -------------------------------------------
+
+    def start_loop_statements(self, settings: DatabaseSettings) -> bool:
+        """Open the loop's pool beside the engine's (PostgreSQL on an engine only); True if so.
+
+        Called in the app's lifespan, on the loop that will use it; `close_loop_statements`
+        ends it there.
+        """
+        if not isinstance(self.bind, Engine) or self.bind.dialect.name != "postgresql":
+            return False
+        if self._loop is not None:
+            raise RuntimeError("the loop's statements are started already")
+        options = PoolOptions(
+            size=settings.pool_size,
+            overflow=settings.max_overflow,
+            recycle_seconds=POOL_RECYCLE_SECONDS,
+            connect_timeout=max(1, round(settings.connect_timeout)),
+        )
+        self._loop = LoopStatements(self.bind.url, options)
+        ping_connections_when_idle(self._loop.sync_engine)
+        return True
+
+    async def close_loop_statements(self) -> None:
+        loop, self._loop = self._loop, None
+        if loop is not None:
+            await loop.close()
+
+    @property
+    def runs_statements_on_loop(self) -> bool:
+        return self._loop is not None
+
+    async def on_loop(self, work: Callable[..., Result], *args: Any) -> Result:
+        """`work(*args)` on the event loop, its `reading()` and `transaction()` awaited there.
+
+        Only for work that reaches the database through those two alone (store/loop.py).
+        """
+        if self._loop is None:
+            raise RuntimeError("no statements on the loop: start_loop_statements first")
+        return await self._loop.run(work, *args)
+
+    def _loop_running(self) -> LoopStatements | None:
+        loop = self._loop
+        return loop if loop is not None and loop.running() else None
+
     @contextmanager
-    def reading(self) -> Iterator[Connection]:
+    def reading(self) -> Iterator[Reader]:
         """A connection for Core reads of one statement each, as `reader` but without the ORM.
 
         The hot lookups (a token at every userinfo and introspection call, the person behind
         it) run prepared Core statements here: a Session's bookkeeping cost more than the
         statement itself.
         """
+        loop = self._loop_running()
+        if loop is not None:
+            with loop.connection(transaction=False) as connection:
+                yield connection
+            return
         if isinstance(self._reader_bind, Connection):
             yield self._reader_bind
             return
@@ -158,13 +212,18 @@ class Database:
             yield connection
 
     @contextmanager
-    def transaction(self) -> Iterator[Connection]:
+    def transaction(self) -> Iterator[Connection | LoopConnection]:
         """Core statements in one transaction: committed when the block ends, else rolled back.
 
         For the token endpoint's writes (prepared statements only): a Session's bookkeeping
         around them cost more than the statements. Services that load and change objects use
         `unit_of_work`.
         """
+        loop = self._loop_running()
+        if loop is not None:
+            with loop.connection(transaction=True) as connection:
+                yield connection
+            return
         if isinstance(self.bind, Connection):
             with self.bind.begin_nested():
                 yield self.bind

@@ -171,14 +171,15 @@ class GrantStore:
 
     def _in_own_transaction(
         self,
-        action: Callable[[Session, uuid.UUID, uuid.UUID, datetime], None],
+        action: Callable[[Executor, uuid.UUID, uuid.UUID, datetime], None],
         row_id: uuid.UUID,
         family_id: uuid.UUID,
         now: datetime,
     ) -> None:
-        with self.database.unit_of_work() as uow:
-            action(uow.session, row_id, family_id, now)
-            uow.commit()
+        # `transaction()`, not a unit of work: on the event loop (store/loop.py) a write must
+        # wait there, since a row it waits for may be locked by another request on the loop.
+        with self.database.transaction() as connection:
+            action(connection, row_id, family_id, now)
 
     def issue_refresh(self, grant: Grant, now: datetime) -> str:
         pending = self.new_refresh(grant, now)

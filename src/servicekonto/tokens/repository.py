@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, bindparam, insert, select, update
+from sqlalchemy import Row, bindparam, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from servicekonto.store.engine import Executor
+from servicekonto.store.engine import Executor, Reader
 from servicekonto.tokens.codes import family_replayed
 from servicekonto.tokens.models import IssuedToken
 
@@ -35,7 +35,7 @@ _INSERT_IF_ABSENT = {
 }
 
 
-def token_row(connection: Connection, jti: str) -> Row[Any] | None:
+def token_row(connection: Reader, jti: str) -> Row[Any] | None:
     """The record of this jti (see `_BY_JTI` for its columns), or None."""
     return connection.execute(_BY_JTI, {"jti": jti}).first()
 
