@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from benchapp import BARE_PATH
+from benchapp import BARE_IN_THREAD_PATH, BARE_PATH
 from credentials import SERVICE_SCOPE, Credentials
 
 FORM = "Content-Type: application/x-www-form-urlencoded"
@@ -118,6 +118,7 @@ ENDPOINTS = {
     endpoint.name: endpoint
     for endpoint in (
         Endpoint(BARE, BARE_PATH, _bare),
+        Endpoint("bare_in_thread", BARE_IN_THREAD_PATH, _bare),
         Endpoint("discovery", "/.well-known/openid-configuration", _bare),
         Endpoint("jwks", "/oidc/jwks", _bare),
         Endpoint("token_client_credentials", "/oidc/token", _client_credentials),

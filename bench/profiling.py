@@ -17,12 +17,14 @@ The analysis is kept beside the picture as bench/results/<endpoint>.profile.json
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
 import time
 from collections import Counter
 from collections.abc import Callable
+from html import escape
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -104,7 +106,18 @@ def _record(
         raise RuntimeError(f"py-spy failed: {problems.decode(errors='replace')}")
     if result.failed:
         raise RuntimeError(f"{endpoint.name} failed {result.failed} requests while profiled")
+    if output.suffix == ".svg":
+        retitle(output, f"{endpoint.name}, {concurrency} connections, {' '.join(options)}")
     return result.rate
+
+
+_TITLE = re.compile(r'(<text id="title"[^>]*>)[^<]*(</text>)')
+
+
+def retitle(svg: Path, title: str) -> None:
+    """py-spy titles its picture with its own command line, paths of this machine included."""
+    text = _TITLE.sub(lambda found: found[1] + escape(title) + found[2], svg.read_text(), count=1)
+    svg.write_text(text)
 
 
 def summarise(
