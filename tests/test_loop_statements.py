@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
@@ -214,7 +215,10 @@ def test_twenty_redemptions_of_one_code_on_the_loop_have_one_winner(
 
 
 def _on_loop(database: Database, work: Callable[[], Any]) -> Any:
-    """`work` on a loop of its own, with a pool of its own (the app's stays the app's)."""
+    """`work` on a loop of its own, with a pool of its own (the app's stays the app's).
+
+    In a thread of its own: the browser tests' Playwright leaves a loop running in this one.
+    """
 
     async def run() -> Any:
         database.start_loop_statements(DatabaseSettings())
@@ -223,7 +227,8 @@ def _on_loop(database: Database, work: Callable[[], Any]) -> Any:
         finally:
             await database.close_loop_statements()
 
-    return asyncio.run(run())
+    with ThreadPoolExecutor(max_workers=1) as thread:
+        return thread.submit(lambda: asyncio.run(run())).result()
 
 
 def _first(database: Database, statement: Any, parameters: dict[str, Any]) -> Any:
