@@ -37,7 +37,6 @@ from servicekonto.oidc.placement import (
 from servicekonto.oidc.server import PlainRequest, PlainResponse, ProviderServer
 from servicekonto.oidc.userinfo import JWT_TYPE, answer_userinfo
 from servicekonto.security.form_post import auto_post_page
-from servicekonto.store.engine import Database
 
 router = APIRouter(tags=["oauth"])
 MAX_FORM_FIELDS = 20
@@ -103,14 +102,16 @@ def _respond(response: PlainResponse) -> JSONResponse:
 
 
 async def _answered(
-    request: Request, place: Place, work: Callable[..., Answer], *args: Any
+    server: ProviderServer, place: Place, work: Callable[..., Answer], *args: Any
 ) -> Answer:
-    """`work(*args)` where `place` says: the same code runs in each place."""
+    """`work(*args)` where `place` says: the same code runs in each place.
+
+    On the loop through the server's own database, the one `placement` asked.
+    """
     if place is Place.INLINE:
         return work(*args)
     if place is Place.LOOP:
-        database: Database = request.app.state.database
-        return await database.on_loop(work, *args)
+        return await server.grants.database.on_loop(work, *args)
     return await run_in_threadpool(work, *args)
 
 
@@ -123,7 +124,7 @@ async def token(request: Request) -> JSONResponse:
         return JSONResponse(error, status_code=400, headers=NO_STORE)
     server = _server(request)
     place = place_of_token_request(server, plain)
-    return _respond(await _answered(request, place, server.create_token_response, plain))
+    return _respond(await _answered(server, place, server.create_token_response, plain))
 
 
 @router.post(INTROSPECTION_PATH, summary="Token introspection (RFC 7662)")
@@ -132,7 +133,7 @@ async def introspect(request: Request) -> JSONResponse:
     server = _server(request)
     place = place_of_introspection(server, plain)
     answer = server.create_endpoint_response
-    return _respond(await _answered(request, place, answer, "introspection", plain))
+    return _respond(await _answered(server, place, answer, "introspection", plain))
 
 
 @router.post(REVOCATION_PATH, summary="Token revocation (RFC 7009)")
@@ -279,7 +280,7 @@ async def userinfo(request: Request) -> Response:
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     bearer = token.strip() if scheme.lower() == "bearer" else ""
     place = place_of_userinfo(server)
-    answer = await _answered(request, place, answer_userinfo, server, bearer)
+    answer = await _answered(server, place, answer_userinfo, server, bearer)
     if answer.signed is not None:
         return Response(answer.signed, media_type=JWT_TYPE, headers=NO_STORE)
     if answer.claims is not None:

@@ -15,7 +15,7 @@ from sqlalchemy.pool import ConnectionPoolEntry
 
 from servicekonto.config import DatabaseSettings
 from servicekonto.errors import DatabaseUnavailableError
-from servicekonto.store.loop import LoopConnection, LoopStatements, PoolOptions
+from servicekonto.store.loop import LoopConnection, LoopStatements
 from servicekonto.store.uow import UnitOfWork
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
@@ -35,19 +35,22 @@ def create_database_engine(url: str, settings: DatabaseSettings | None = None) -
     settings = settings or DatabaseSettings()
     if url.startswith("sqlite"):
         return _sqlite_engine(url, settings)
-    engine = create_engine(
-        url,
-        echo=settings.echo,
-        pool_size=settings.pool_size,
-        max_overflow=settings.max_overflow,
-        pool_recycle=POOL_RECYCLE_SECONDS,
-        # The most recently returned connection first: busy connections stay busy (no ping),
-        # the spare ones age and are pinged or recycled.
-        pool_use_lifo=True,
-        connect_args={"connect_timeout": max(1, round(settings.connect_timeout))},
-    )
+    engine = create_engine(url, echo=settings.echo, **_server_pool(settings))
     ping_connections_when_idle(engine)
     return engine
+
+
+def _server_pool(settings: DatabaseSettings) -> dict[str, Any]:
+    """The pool of a database server's connections: the engine's and the loop's alike."""
+    return {
+        "pool_size": settings.pool_size,
+        "max_overflow": settings.max_overflow,
+        "pool_recycle": POOL_RECYCLE_SECONDS,
+        # The most recently returned connection first: busy connections stay busy (no ping),
+        # the spare ones age and are pinged or recycled.
+        "pool_use_lifo": True,
+        "connect_args": {"connect_timeout": max(1, round(settings.connect_timeout))},
+    }
 
 
 def ping_connections_when_idle(engine: Engine) -> None:
@@ -150,25 +153,18 @@ class Database:
 
     # --- statements on the event loop (store/loop.py) -------------------------------------------
 
-    def start_loop_statements(self, settings: DatabaseSettings) -> bool:
-        """Open the loop's pool beside the engine's (PostgreSQL on an engine only); True if so.
+    def start_loop_statements(self, settings: DatabaseSettings) -> None:
+        """Open the loop's pool beside the engine's (PostgreSQL on an engine only).
 
         Called in the app's lifespan, on the loop that will use it; `close_loop_statements`
-        ends it there.
+        ends it there. `runs_statements_on_loop` tells whether it opened one.
         """
         if not isinstance(self.bind, Engine) or self.bind.dialect.name != "postgresql":
-            return False
+            return
         if self._loop is not None:
             raise RuntimeError("the loop's statements are started already")
-        options = PoolOptions(
-            size=settings.pool_size,
-            overflow=settings.max_overflow,
-            recycle_seconds=POOL_RECYCLE_SECONDS,
-            connect_timeout=max(1, round(settings.connect_timeout)),
-        )
-        self._loop = LoopStatements(self.bind.url, options)
+        self._loop = LoopStatements(self.bind.url, _server_pool(settings))
         ping_connections_when_idle(self._loop.sync_engine)
-        return True
 
     async def close_loop_statements(self) -> None:
         loop, self._loop = self._loop, None

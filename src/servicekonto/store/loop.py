@@ -52,27 +52,16 @@ Result = TypeVar("Result")
 _RUNNING: ContextVar[LoopStatements | None] = ContextVar("loop_statements", default=None)
 
 
-@dataclass(frozen=True)
-class PoolOptions:
-    size: int
-    overflow: int
-    recycle_seconds: int
-    connect_timeout: int
-
-
 class LoopStatements:
     """An async connection pool of one PostgreSQL database, used from greenlets on the loop."""
 
-    def __init__(self, url: URL, pool: PoolOptions) -> None:
+    def __init__(self, url: URL, pool: dict[str, Any]) -> None:
+        """`pool`: the engine's pool options (store/engine.py), so both pools are alike."""
         self._engine: AsyncEngine = create_async_engine(
             url.set(drivername=ASYNC_DRIVER),
-            pool_size=pool.size,
-            max_overflow=pool.overflow,
-            pool_recycle=pool.recycle_seconds,
-            pool_use_lifo=True,
             # Every statement commits on its own unless `transaction` opens one.
             isolation_level="AUTOCOMMIT",
-            connect_args={"connect_timeout": pool.connect_timeout},
+            **pool,
         )
         self.sync_engine = self._engine.sync_engine
         self._prepared: dict[tuple[Executable, frozenset[str]], _Prepared] = {}
@@ -148,7 +137,7 @@ class LoopConnection:
         if prepared.row is None:
             return LoopResult(None, cursor.rowcount)
         fetched = self.wait(cursor.fetchall())
-        return LoopResult([prepared.row_of(values) for values in fetched], cursor.rowcount)
+        return LoopResult([prepared.row_of(row) for row in fetched], cursor.rowcount)
 
     def wait(self, awaitable: Any) -> Any:
         """Wait for psycopg on the loop; its errors become SQLAlchemy's, as on the thread path."""
