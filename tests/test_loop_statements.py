@@ -37,6 +37,7 @@ from tests.test_oidc_flow import (
     Provider,
     add_procedure,
     log_in_with,
+    registered_person,
     relying_party,
     serve_provider,
     userinfo,
@@ -76,11 +77,7 @@ def provider(
 
 @pytest.fixture
 def person(provider: Provider) -> Iterator[LiveBrowser]:
-    browser = LiveBrowser(provider.issuer)
-    assert browser.register().status_code == 303
-    assert browser.confirm(provider.mail.last_link()).status_code == 200
-    yield browser
-    browser.client.close()
+    yield from registered_person(provider)
 
 
 def test_code_flow_refresh_and_userinfo_run_on_the_loop(

@@ -299,6 +299,10 @@ def serve_provider(
 
 @pytest.fixture
 def person(provider: Provider) -> Iterator[LiveBrowser]:
+    yield from registered_person(provider)
+
+
+def registered_person(provider: Provider) -> Iterator[LiveBrowser]:
     """A registered person with a confirmed address, not signed in."""
     browser = LiveBrowser(provider.issuer)
     assert browser.register().status_code == 303
