@@ -43,6 +43,7 @@ from servicekonto.observability import configure_logging
 from servicekonto.oidc import endpoints as oauth_endpoints
 from servicekonto.oidc.authorize import AuthorizationFlow
 from servicekonto.oidc.backchannel import BackChannelLogout
+from servicekonto.oidc.prepared import PreparedDocuments
 from servicekonto.oidc.server import ProviderServer
 from servicekonto.organisations.claims import OrganisationClaims
 from servicekonto.organisations.members import Members
@@ -131,6 +132,8 @@ def create_app(
     app.include_router(saml_endpoints.router)
     app.include_router(page_router())
     app.mount("/static", StaticFiles(packages=[("servicekonto.web", "static")]), name="static")
+    # Innermost: the documents it answers still get the security headers and the access line.
+    app.add_middleware(PreparedDocuments, issuer=settings.issuer, keys=app.state.key_ring)
     app.add_middleware(
         SecurityHeadersMiddleware, https=settings.https, form_targets=eid_form_targets(settings)
     )

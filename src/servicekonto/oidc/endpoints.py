@@ -1,8 +1,11 @@
-"""HTTP endpoints of the token service. The only module of `oidc` that touches Starlette."""
+"""HTTP endpoints of the token service.
+
+With `prepared.py` (the documents answered ahead of the router) the only modules of `oidc`
+that touch Starlette.
+"""
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Callable
 from html import escape
@@ -26,13 +29,18 @@ from servicekonto.oidc.metadata import (
     REVOCATION_PATH,
     TOKEN_PATH,
     USERINFO_PATH,
-    authorization_server_metadata,
 )
 from servicekonto.oidc.placement import (
     Place,
     place_of_introspection,
     place_of_token_request,
     place_of_userinfo,
+)
+from servicekonto.oidc.prepared import (
+    AUTHORIZATION_SERVER_PATH,
+    DISCOVERY_PATH,
+    JWKS_CACHE_CONTROL,
+    metadata_bytes,
 )
 from servicekonto.oidc.server import PlainRequest, PlainResponse, ProviderServer
 from servicekonto.oidc.userinfo import JWT_TYPE, answer_userinfo
@@ -148,32 +156,30 @@ JSON_DOCUMENT: dict[int | str, dict[str, Any]] = {
 }
 
 
-# The key set and the metadata are prepared bytes: answered on the event loop, which a trip to
-# a pool thread would cost more than the answer itself. Keys not read recently are read in the
-# thread pool.
+# The key set and the metadata are prepared bytes, answered on the event loop: a trip to a pool
+# thread would cost more than the answer itself. A plain GET is answered ahead of the router
+# (prepared.py); these routes answer the rest — HEAD, and the key set when the keys are due for
+# a reload, which is read in the thread pool — and describe the documents in the OpenAPI file.
 
 
 @router.get(JWKS_PATH, summary="Public signing keys (RFC 7517)", responses=JSON_DOCUMENT)
 async def jwks(request: Request) -> Response:
     keys: KeyRing = request.app.state.key_ring
     body = keys.jwks_bytes() if keys.is_fresh() else await run_in_threadpool(keys.jwks_bytes)
-    # Short caching: a rotation publishes new keys ahead of use, so minutes are safe.
-    headers = {"cache-control": "public, max-age=300"}
+    headers = {"cache-control": JWKS_CACHE_CONTROL}
     return Response(body, media_type="application/json", headers=headers)
 
 
 def _metadata_bytes(request: Request) -> bytes:
-    """The metadata never changes while the process runs: serialised once, served as bytes."""
     prepared: bytes | None = getattr(request.app.state, "metadata_bytes", None)
     if prepared is None:
-        document = authorization_server_metadata(request.app.state.settings.issuer)
-        prepared = json.dumps(document, separators=(",", ":")).encode()
+        prepared = metadata_bytes(request.app.state.settings.issuer)
         request.app.state.metadata_bytes = prepared
     return prepared
 
 
 @router.get(
-    "/.well-known/oauth-authorization-server",
+    AUTHORIZATION_SERVER_PATH,
     summary="Authorization server metadata (RFC 8414)",
     responses=JSON_DOCUMENT,
 )
@@ -181,11 +187,7 @@ async def metadata(request: Request) -> Response:
     return Response(_metadata_bytes(request), media_type="application/json")
 
 
-@router.get(
-    "/.well-known/openid-configuration",
-    summary="OpenID Connect Discovery 1.0",
-    responses=JSON_DOCUMENT,
-)
+@router.get(DISCOVERY_PATH, summary="OpenID Connect Discovery 1.0", responses=JSON_DOCUMENT)
 async def discovery(request: Request) -> Response:
     return Response(_metadata_bytes(request), media_type="application/json")
 
