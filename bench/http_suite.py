@@ -208,8 +208,11 @@ class Driver:
         return min(needed, CREDENTIAL_CAP)
 
 
-def measure(options: Options, stage: Stage, workers: int) -> Measurements:
-    measurements = Measurements(workers)
+def measure(
+    options: Options, stage: Stage, workers: int, into: Measurements | None = None
+) -> Measurements:
+    """Every run of the matrix on one server; `into` collects runs of servers started before."""
+    measurements = into if into is not None else Measurements(workers)
     credentials = Credentials(
         stage.base_url,
         stage.env["SERVICEKONTO_DATABASE_URL"],
