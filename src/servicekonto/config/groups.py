@@ -21,13 +21,19 @@ class DatabaseSettings(BaseModel):
         ),
     )
     pool_size: int = Field(
-        default=10, ge=1, le=200, description="Connections kept open per process (PostgreSQL)."
+        default=10,
+        ge=1,
+        le=200,
+        description=(
+            "Connections kept open per pool (PostgreSQL); a worker has two pools, the "
+            "token endpoints' on the event loop opening its connections only when used."
+        ),
     )
     max_overflow: int = Field(
         default=10,
         ge=0,
         le=200,
-        description="Extra connections a process may open under load (PostgreSQL).",
+        description="Extra connections each pool may open under load (PostgreSQL).",
     )
     connect_timeout: float = Field(
         default=5.0,
