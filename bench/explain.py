@@ -45,7 +45,9 @@ def capture(settings_env: dict[str, str], drive: dict[str, Any]) -> Recorder:
         secret_key=settings_env["SERVICEKONTO_SECRET_KEY"],
         database={"url": settings_env["SERVICEKONTO_DATABASE_URL"]},
     )
-    app = create_app(settings)
+    # Through SQLAlchemy, where the hook sees them: on the event loop (store/loop.py) the same
+    # Core statements, compiled by the same dialect, go to psycopg directly.
+    app = create_app(settings, statements_on_loop=False)
     engine: Engine = app.state.database.bind
     recorder = Recorder()
     event.listen(engine, "before_cursor_execute", recorder)

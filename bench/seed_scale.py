@@ -55,11 +55,18 @@ def main() -> int:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000, help="rows per loaded table")
+    parser.add_argument(
+        "--explain-only",
+        action="store_true",
+        help="load the large schema and record only the plans (seed_scale_explain.txt)",
+    )
     ours, theirs = parser.parse_known_args()
     options = parse_options(
         ["--workers", "1", "--concurrency", "1,32", "--endpoints", DEFAULT_ENDPOINTS, *theirs]
     )
     require_wrk()
+    if ours.explain_only:
+        return _explain_only(ours.rows)
     sizes = {"demo data only": 0, f"{ours.rows:,} rows per table": ours.rows}
     with ExitStack() as stack:
         stages = {
@@ -68,6 +75,14 @@ def main() -> int:
         }
         results = _measure_alternately(options, stages)
     return _conclude(results)
+
+
+def _explain_only(rows: int) -> int:
+    with _staged("bench_scale_plans", rows) as sized:
+        plans = _plans(sized.stage)
+    (RESULTS / "seed_scale_explain.txt").write_text(explain.render(plans))
+    print(f"written to {RESULTS / 'seed_scale_explain.txt'}")
+    return 0
 
 
 @dataclasses.dataclass
