@@ -158,8 +158,9 @@ JSON_DOCUMENT: dict[int | str, dict[str, Any]] = {
 
 # The key set and the metadata are prepared bytes, answered on the event loop: a trip to a pool
 # thread would cost more than the answer itself. A plain GET is answered ahead of the router
-# (prepared.py); these routes answer the rest — HEAD, and the key set when the keys are due for
-# a reload, which is read in the thread pool — and describe the documents in the OpenAPI file.
+# (prepared.py); these routes answer what it passes on — a request behind a proxy's root path,
+# the key set when the keys are due for a reload (read in the thread pool) — and describe the
+# documents in the OpenAPI file.
 
 
 @router.get(JWKS_PATH, summary="Public signing keys (RFC 7517)", responses=JSON_DOCUMENT)

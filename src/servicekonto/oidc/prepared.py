@@ -7,8 +7,9 @@ dependencies, which cost discovery a third more than the bare endpoint first in 
 (issue 10: 113 µs against 83 µs in process). This layer sits inside the request-context and
 security-header middleware, so the answer still carries the request id, the security headers
 and its access line, and it answers only a plain GET whose bytes are ready: the key set only
-while the keys were read recently. Anything else — HEAD, a proxy's root path, keys due for a
-reload — goes on to the routes in `endpoints.py`, which answer the same bytes.
+while the keys were read recently. Anything else goes on to the router as before: a GET behind
+a proxy's root path or for keys due for a reload reaches the routes in `endpoints.py`, which
+answer the same bytes; HEAD and other methods get the router's 405.
 """
 
 from __future__ import annotations
