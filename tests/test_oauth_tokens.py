@@ -25,7 +25,6 @@ from jose import jwt as jose_jwt
 from sqlalchemy import select
 from starlette.testclient import TestClient
 
-from servicekonto.app import create_app
 from servicekonto.authorities.models import AuthorityKind
 from servicekonto.authorities.schemas import AuthoritySpec
 from servicekonto.authorities.service import AuthorityService
@@ -40,7 +39,7 @@ from servicekonto.tokens.models import IssuedToken
 from servicekonto.tokens.service import SELF_CONTAINED_PREFIX, VerifiedTokens
 from tests.cli_helpers import free_port
 from tests.conftest import TEST_SECRET_KEY
-from tests.web_helpers import RecordingMailSender, cheap_settings
+from tests.web_helpers import provider_with_keys
 
 SCOPE = "safe.deposit"
 
@@ -74,10 +73,7 @@ def _client(db: Database, clock: FixedClock, client_id: str, **overrides: object
 
 @pytest.fixture
 def oauth_app(settings: Settings, db: Database, clock: FixedClock) -> FastAPI:
-    KeyService(settings, db, clock).ensure_keys()
-    return create_app(
-        cheap_settings(settings), database=db, clock=clock, mail_sender=RecordingMailSender()
-    )
+    return provider_with_keys(settings, db, clock)
 
 
 @pytest.fixture

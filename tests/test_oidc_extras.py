@@ -16,7 +16,6 @@ from jose import jwt as jose_jwt
 from sqlalchemy import select
 
 from servicekonto.accounts.models import Person
-from servicekonto.app import create_app
 from servicekonto.authorities.models import AuthorityKind
 from servicekonto.authorities.schemas import AuthoritySpec
 from servicekonto.authorities.service import AuthorityService
@@ -26,10 +25,9 @@ from servicekonto.clients.service import ClientService, cache_for, digester_for
 from servicekonto.clock import FixedClock
 from servicekonto.config import Settings
 from servicekonto.i18n.catalog import Translator
-from servicekonto.keys.service import KeyService
 from servicekonto.store.engine import Database
 from tests.conftest import TEST_SECRET_KEY
-from tests.web_helpers import Browser, RecordingMailSender, cheap_settings
+from tests.web_helpers import Browser, RecordingMailSender, provider_with_keys
 
 GERMAN = Translator("de")
 CALLBACK = "https://procedure.example.de/callback"
@@ -46,10 +44,7 @@ class SignedIn:
 
 @pytest.fixture
 def app(settings: Settings, db: Database, clock: FixedClock) -> FastAPI:
-    KeyService(settings, db, clock).ensure_keys()
-    return create_app(
-        cheap_settings(settings), database=db, clock=clock, mail_sender=RecordingMailSender()
-    )
+    return provider_with_keys(settings, db, clock)
 
 
 @pytest.fixture

@@ -13,7 +13,6 @@ import pytest
 from fastapi import FastAPI
 from starlette.testclient import TestClient
 
-from servicekonto.app import create_app
 from servicekonto.clock import FixedClock
 from servicekonto.config import Settings
 from servicekonto.keys.service import KeyService
@@ -21,7 +20,7 @@ from servicekonto.oidc import endpoints
 from servicekonto.oidc.metadata import JWKS_PATH, authorization_server_metadata
 from servicekonto.oidc.prepared import AUTHORIZATION_SERVER_PATH, DISCOVERY_PATH
 from servicekonto.store.engine import Database
-from tests.web_helpers import RecordingMailSender, cheap_settings
+from tests.web_helpers import provider_with_keys
 
 METADATA_PATHS = [DISCOVERY_PATH, AUTHORIZATION_SERVER_PATH]
 # What every response gets from the middleware around the layer.
@@ -30,10 +29,7 @@ SHARED_HEADERS = ["x-request-id", "content-security-policy", "x-content-type-opt
 
 @pytest.fixture
 def provider(settings: Settings, db: Database, clock: FixedClock) -> FastAPI:
-    KeyService(settings, db, clock).ensure_keys()
-    return create_app(
-        cheap_settings(settings), database=db, clock=clock, mail_sender=RecordingMailSender()
-    )
+    return provider_with_keys(settings, db, clock)
 
 
 @pytest.fixture

@@ -10,11 +10,9 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import func, select
 
-from servicekonto.app import create_app
 from servicekonto.audit.models import AuditEvent
 from servicekonto.clock import FixedClock
 from servicekonto.config import Settings
-from servicekonto.keys.service import KeyService
 from servicekonto.safe.models import SafeDocument
 from servicekonto.safe.purge import purge
 from servicekonto.store.engine import Database
@@ -28,15 +26,12 @@ from tests.safe_helpers import (
     pdf,
     signed_in_citizen,
 )
-from tests.web_helpers import Browser, RecordingMailSender, cheap_settings
+from tests.web_helpers import Browser, provider_with_keys
 
 
 @pytest.fixture
 def safe_app(settings: Settings, db: Database, clock: FixedClock) -> FastAPI:
-    KeyService(settings, db, clock).ensure_keys()
-    return create_app(
-        cheap_settings(settings), database=db, clock=clock, mail_sender=RecordingMailSender()
-    )
+    return provider_with_keys(settings, db, clock)
 
 
 @pytest.fixture

@@ -18,6 +18,7 @@ from servicekonto.accounts.models import Person
 from servicekonto.app import create_app
 from servicekonto.clock import FixedClock
 from servicekonto.config import Settings
+from servicekonto.keys.service import KeyService
 from servicekonto.mail.message import OutgoingMail
 from servicekonto.store.engine import Database
 
@@ -66,6 +67,14 @@ def cheap_settings(settings: Settings, **overrides: Any) -> Settings:
     }
     update.update(overrides)
     return settings.model_copy(update=update)
+
+
+def provider_with_keys(settings: Settings, db: Database, clock: FixedClock) -> FastAPI:
+    """The app with its signing keys made, cheap argon2, and mail kept in memory."""
+    KeyService(settings, db, clock).ensure_keys()
+    return create_app(
+        cheap_settings(settings), database=db, clock=clock, mail_sender=RecordingMailSender()
+    )
 
 
 class Browser:
