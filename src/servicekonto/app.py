@@ -43,7 +43,7 @@ from servicekonto.observability import configure_logging
 from servicekonto.oidc import endpoints as oauth_endpoints
 from servicekonto.oidc.authorize import AuthorizationFlow
 from servicekonto.oidc.backchannel import BackChannelLogout
-from servicekonto.oidc.prepared import PreparedDocuments
+from servicekonto.oidc.prepared import PreparedDocuments, metadata_bytes
 from servicekonto.oidc.server import ProviderServer
 from servicekonto.organisations.claims import OrganisationClaims
 from servicekonto.organisations.members import Members
@@ -119,6 +119,7 @@ def create_app(
     app.state.settings = settings
     app.state.database = database
     app.state.clock = clock
+    app.state.metadata_bytes = metadata_bytes(settings.issuer)
     _install_services(app, settings, database, clock, mail_sender or build_mail_sender(settings))
     install_error_handlers(app)
     # Routes are tried in order: the token endpoints, which every procedure calls for every
@@ -133,7 +134,9 @@ def create_app(
     app.include_router(page_router())
     app.mount("/static", StaticFiles(packages=[("servicekonto.web", "static")]), name="static")
     # Innermost: the documents it answers still get the security headers and the access line.
-    app.add_middleware(PreparedDocuments, issuer=settings.issuer, keys=app.state.key_ring)
+    app.add_middleware(
+        PreparedDocuments, metadata=app.state.metadata_bytes, keys=app.state.key_ring
+    )
     app.add_middleware(
         SecurityHeadersMiddleware, https=settings.https, form_targets=eid_form_targets(settings)
     )

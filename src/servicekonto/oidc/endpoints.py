@@ -40,7 +40,6 @@ from servicekonto.oidc.prepared import (
     AUTHORIZATION_SERVER_PATH,
     DISCOVERY_PATH,
     JWKS_CACHE_CONTROL,
-    metadata_bytes,
 )
 from servicekonto.oidc.server import PlainRequest, PlainResponse, ProviderServer
 from servicekonto.oidc.userinfo import JWT_TYPE, answer_userinfo
@@ -172,10 +171,7 @@ async def jwks(request: Request) -> Response:
 
 
 def _metadata_bytes(request: Request) -> bytes:
-    prepared: bytes | None = getattr(request.app.state, "metadata_bytes", None)
-    if prepared is None:
-        prepared = metadata_bytes(request.app.state.settings.issuer)
-        request.app.state.metadata_bytes = prepared
+    prepared: bytes = request.app.state.metadata_bytes  # serialised once, in create_app
     return prepared
 
 

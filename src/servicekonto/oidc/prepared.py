@@ -26,6 +26,7 @@ AUTHORIZATION_SERVER_PATH = "/.well-known/oauth-authorization-server"
 JSON_TYPE = b"application/json"
 # Short caching: a rotation publishes new keys ahead of use (keys/service.py), so minutes are safe.
 JWKS_CACHE_CONTROL = "public, max-age=300"
+_JWKS_HEADERS = [(b"cache-control", JWKS_CACHE_CONTROL.encode())]
 
 
 def metadata_bytes(issuer: str) -> bytes:
@@ -37,9 +38,10 @@ def metadata_bytes(issuer: str) -> bytes:
 class PreparedDocuments:
     """ASGI middleware answering GET for the metadata documents and the JWK Set."""
 
-    def __init__(self, app: ASGIApp, issuer: str, keys: KeyRing) -> None:
+    def __init__(self, app: ASGIApp, metadata: bytes, keys: KeyRing) -> None:
+        """`metadata`: the bytes of `metadata_bytes`, which the routes answer as well."""
         self.app = app
-        self._metadata = metadata_bytes(issuer)
+        self._metadata = metadata
         self._keys = keys
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -59,7 +61,7 @@ class PreparedDocuments:
         if path in (DISCOVERY_PATH, AUTHORIZATION_SERVER_PATH):
             return self._metadata, []
         if path == JWKS_PATH and self._keys.is_fresh():
-            return self._keys.jwks_bytes(), [(b"cache-control", JWKS_CACHE_CONTROL.encode())]
+            return self._keys.jwks_bytes(), _JWKS_HEADERS
         return None
 
 
