@@ -8,7 +8,7 @@ they count in the RSS the suite reports. What the app's construction adds after 
 its own line. The figures say where issue 10's RSS target goes, not to the KiB: the allocator
 hands out memory in blocks.
 
-    PYTHONPATH=bench .venv/bin/python bench/rss_breakdown.py [--output FILE]
+    .venv/bin/python bench/rss_breakdown.py [--output FILE]
 
 Writes bench/results/rss_breakdown.json and prints the packages above 0.5 MiB.
 """
@@ -26,16 +26,16 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from procstat import rss_mib as process_rss_mib
+
 BENCH_DIR = Path(__file__).resolve().parent
 RESULTS = BENCH_DIR / "results"
-PAGE_BYTES = os.sysconf("SC_PAGE_SIZE")
 SHOWN_MIB = 0.5
 OURS = "servicekonto"
 
 
 def rss_mib() -> float:
-    with open("/proc/self/statm") as statm:
-        return int(statm.read().split()[1]) * PAGE_BYTES / 2**20
+    return process_rss_mib(os.getpid())
 
 
 def charged_name(name: str, importer: dict[str, Any] | None, level: int) -> str:
@@ -131,5 +131,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.path.insert(0, str(BENCH_DIR))
     main()

@@ -46,6 +46,7 @@ DEFAULT_ENDPOINTS = (
 TABLES = ("persons", "issued_tokens", "refresh_tokens", "authorization_codes")
 # Issue 10: the figures on a million rows per table within 15 % of the small schema's.
 SCALE_TOLERANCE = 0.15
+PLANS_FILE = RESULTS / "seed_scale_explain.txt"
 CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
@@ -61,12 +62,12 @@ def main() -> int:
         help="load the large schema and record only the plans (seed_scale_explain.txt)",
     )
     ours, theirs = parser.parse_known_args()
+    if ours.explain_only:
+        return _explain_only(ours.rows)
     options = parse_options(
         ["--workers", "1", "--concurrency", "1,32", "--endpoints", DEFAULT_ENDPOINTS, *theirs]
     )
     require_wrk()
-    if ours.explain_only:
-        return _explain_only(ours.rows)
     sizes = {"demo data only": 0, f"{ours.rows:,} rows per table": ours.rows}
     with ExitStack() as stack:
         stages = {
@@ -79,10 +80,13 @@ def main() -> int:
 
 def _explain_only(rows: int) -> int:
     with _staged("bench_scale_plans", rows) as sized:
-        plans = _plans(sized.stage)
-    (RESULTS / "seed_scale_explain.txt").write_text(explain.render(plans))
-    print(f"written to {RESULTS / 'seed_scale_explain.txt'}")
+        _write_plans(_plans(sized.stage))
+    print(f"written to {PLANS_FILE}")
     return 0
+
+
+def _write_plans(plans: list[dict[str, Any]]) -> None:
+    PLANS_FILE.write_text(explain.render(plans))
 
 
 @dataclasses.dataclass
@@ -229,8 +233,7 @@ def _conclude(results: dict[str, dict[str, Any]]) -> int:
     }
     compared = _compared(summaries[names[0]], summaries[names[1]])
     print(_side_by_side(names, summaries, compared))
-    plans: list[dict[str, Any]] = next((r["plans"] for r in results.values() if r["plans"]), [])
-    (RESULTS / "seed_scale_explain.txt").write_text(explain.render(plans))
+    _write_plans(next((r["plans"] for r in results.values() if r["plans"]), []))
     document = {
         "benchmark": "seed_scale",
         "machine": machine(os.environ.get(SNAPSHOT_COMMIT)),
@@ -243,7 +246,7 @@ def _conclude(results: dict[str, dict[str, Any]]) -> int:
     }
     path = RESULTS / "seed_scale.json"
     path.write_text(json.dumps(document, indent=2) + "\n")
-    print(f"written to {path} and {RESULTS / 'seed_scale_explain.txt'}")
+    print(f"written to {path} and {PLANS_FILE}")
     failures = [line for r in results.values() for line in r["measured"].failures()]
     for line in failures:
         print(f"FAILED: {line}", file=sys.stderr)
